@@ -1,0 +1,346 @@
+"""The training/search loop shared by every module.
+
+`train(config, workdir)` runs the registered experiment `config.experiment`:
+- seeds `config.seed, ..., config.seed + config.seeds - 1` run vmapped in one compiled
+  program (or one after another in `workdir/seeds/<seed>/` if the experiment says
+  `vmap_seeds = False`);
+- the step is jitted once, with the state's buffers donated; keys are
+  `fold_in(fold_in(key(seed), purpose), step)`, so a resumed run draws the same keys;
+- each batch is split over a data-parallel mesh of all devices;
+- metrics go to `metrics.jsonl`, TensorBoard `events/` and a progress bar; a NaN or Inf in
+  any metric stops the run naming the step and metric, and the last checkpoint (always taken
+  after its metrics were checked) stays the last good one;
+- checkpoints every `train.checkpoint_every` steps and at the end; SIGTERM saves and exits;
+- re-running on the same workdir resumes from the newest checkpoint, refusing if the config
+  changed (naming the keys) unless `allow_config_change=True`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from frontier import registry, sharding
+from frontier.checkpoint import Checkpointer, abstract_like
+from frontier.config import ConfigError, config_diff, to_json, write_atomic
+from frontier.metrics import MetricWriter
+
+TRAIN_KEY, EVAL_KEY, INIT_KEY = 1, 2, 3
+
+# Number of times each jitted function has been traced, by name; tests use it to check that
+# nothing recompiles inside the loop.
+trace_counts: dict[str, int] = {}
+
+
+class NonFiniteError(FloatingPointError):
+    """A metric became NaN or Inf; the message names the step, the metric and the seed."""
+
+
+class Preempted(SystemExit):
+    """SIGTERM arrived; the state was checkpointed before exiting (exit code 143)."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    run_dir: Path
+    seeds: list[int]
+    state: object  # stacked over seeds on the leading axis
+    final: dict[str, np.ndarray]  # evaluation metric -> [num_seeds]
+    steps: int
+
+
+def _count_trace(name: str) -> None:
+    trace_counts[name] = trace_counts.get(name, 0) + 1
+
+
+def _keys(seeds: list[int], purpose: int) -> jax.Array:
+    base = jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32))
+    return jax.vmap(lambda k: jax.random.fold_in(k, purpose))(base)
+
+
+def _stack(trees):
+    return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees)
+
+
+def _check_finite(step: int, split: str, values: dict[str, np.ndarray], seeds: list[int]):
+    for name, v in values.items():
+        v = np.asarray(v, dtype=np.float64)
+        bad = ~np.isfinite(v)
+        if bad.any():
+            s = seeds[int(np.flatnonzero(bad.reshape(-1))[0]) % len(seeds)]
+            raise NonFiniteError(
+                f"{split} metric {name!r} is {v.reshape(-1)[bad.reshape(-1)][0]} at step {step} "
+                f"(seed {s}); the run stopped and the last good checkpoint was kept. Lower the "
+                "learning rate or check the data."
+            )
+
+
+class _Progress:
+    """A rich progress bar with ETA and the key metrics (quiet when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, start: int, title: str):
+        self.enabled = enabled and total > 0
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[metrics]}"),
+        )
+        self._p.start()
+        self._task = self._p.add_task(title, total=total, completed=start, metrics="")
+
+    def update(self, step: int, metrics: dict[str, float] | None = None):
+        if not self.enabled:
+            return
+        fields = {}
+        if metrics is not None:
+            fields["metrics"] = " ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+        self._p.update(self._task, completed=step, **fields)
+
+    def close(self):
+        if self.enabled:
+            self._p.stop()
+
+
+def _sub_config(config, **changes) -> ml_collections.ConfigDict:
+    cfg = ml_collections.ConfigDict(config.to_dict())
+    for k, v in changes.items():
+        cfg[k] = v
+    cfg.lock()
+    return cfg
+
+
+def train(
+    config,
+    workdir: str | Path,
+    *,
+    allow_config_change: bool = False,
+    progress: bool = True,
+    experiment=None,
+) -> RunResult:
+    """Run (or resume) `config` in `workdir`; returns the final evaluation per seed."""
+    sharding.initialize_distributed()
+    registry.discover()
+    workdir = Path(workdir)
+    exp_cls = registry.get_experiment(config.experiment).obj
+    exp = experiment if experiment is not None else exp_cls(config)
+    seeds = [int(config.seed) + i for i in range(int(config.seeds))]
+    if len(seeds) > 1 and not exp.vmap_seeds:
+        return _train_sequential_seeds(config, workdir, seeds, allow_config_change, progress)
+    return _train(config, exp, workdir, seeds, allow_config_change, progress)
+
+
+def _train_sequential_seeds(config, workdir, seeds, allow_config_change, progress) -> RunResult:
+    results = []
+    for s in seeds:
+        cfg = _sub_config(config, seed=s, seeds=1)
+        results.append(
+            train(cfg, workdir / "seeds" / str(s), allow_config_change=allow_config_change,
+                  progress=progress)
+        )
+    if sharding.is_main_process():
+        write_atomic(workdir / "config.json", to_json(config))
+    final = {k: np.concatenate([r.final[k] for r in results]) for k in results[0].final}
+    state = _stack([jax.tree.map(lambda x: np.asarray(x)[0], r.state) for r in results])
+    from frontier import report
+
+    if sharding.is_main_process():
+        report.write_run_report(workdir)
+    return RunResult(workdir, seeds, state, final, results[0].steps)
+
+
+def _prepare_run_dir(config, run_dir: Path, ckpt: Checkpointer, allow_config_change: bool):
+    config_path = run_dir / "config.json"
+    if ckpt.latest_step() is not None and config_path.exists():
+        old = json.loads(config_path.read_text())
+        diff = config_diff(old, config.to_dict())
+        if diff and not allow_config_change:
+            details = ", ".join(
+                f"{k} (was {_lookup(old, k)!r}, now {_lookup(config.to_dict(), k)!r})"
+                for k in diff
+            )
+            raise ConfigError(
+                f"{run_dir} holds a run with a different config: {details}. Use another "
+                "--workdir, or pass --allow-config-change to resume with the new values."
+            )
+    if sharding.is_main_process():
+        write_atomic(config_path, to_json(config))
+
+
+def _lookup(d: dict, dotted: str):
+    for part in dotted.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return "<absent>"
+        d = d[part]
+    return d
+
+
+def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, progress):
+    main = sharding.is_main_process()
+    run_dir = workdir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tc = config.train
+    total = int(tc.steps)
+    ckpt = Checkpointer(run_dir / "checkpoints", keep=int(tc.keep_checkpoints))
+    _prepare_run_dir(config, run_dir, ckpt, allow_config_change)
+
+    mesh = sharding.make_mesh()
+    rep = sharding.replicated(mesh)
+    train_keys = jax.device_put(_keys(seeds, TRAIN_KEY), rep)
+    eval_keys = jax.device_put(_keys(seeds, EVAL_KEY), rep)
+    init_keys = jax.device_put(_keys(seeds, INIT_KEY), rep)
+
+    def init_fn(keys):
+        _count_trace("init")
+        return jax.vmap(exp.init)(keys)
+
+    init = jax.jit(init_fn, out_shardings=rep)
+    abstract_state = abstract_like(jax.eval_shape(init_fn, init_keys), rep)
+
+    start = ckpt.latest_step()
+    resumed = start is not None
+    if start is None:
+        state = init(init_keys)
+        start = 0
+    else:
+        state = ckpt.restore(abstract_state)
+    writer = MetricWriter(run_dir, enabled=main)
+    writer.truncate_after(start)
+
+    probe = exp.batch(0, seeds[0])
+    batch_in_axes = None if probe is None else 0
+
+    def step_fn(state, batch, step, keys):
+        _count_trace("step")
+        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
+        return jax.vmap(exp.step, in_axes=(0, batch_in_axes, 0))(state, batch, step_keys)
+
+    def eval_fn(state, step, keys):
+        _count_trace("evaluate")
+        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
+        return jax.vmap(exp.evaluate)(state, step_keys)
+
+    train_step = jax.jit(step_fn, donate_argnums=0, out_shardings=(rep, rep))
+    evaluate = jax.jit(eval_fn, out_shardings=rep)
+
+    def host_batch(t: int):
+        if probe is None:
+            return None
+        stacked = _stack([exp.batch(t, s) for s in seeds])
+        local = sharding.process_local_batch(stacked, exp.batch_axis + 1)
+        return sharding.shard_batch(local, mesh, exp.batch_axis + 1)
+
+    pending: list[tuple[int, dict]] = []
+    final: dict[str, np.ndarray] = {}
+
+    def flush(upto: int):
+        if not pending:
+            return
+        host = jax.device_get([m for _, m in pending])
+        for (t, _), m in zip(pending, host, strict=True):
+            _check_finite(t, "train", m, seeds)
+        window = {k: np.mean(np.stack([np.asarray(m[k]) for m in host]), 0) for k in host[-1]}
+        writer.write(upto, "train", window, seeds)
+        pending.clear()
+        bar.update(upto, {k: float(np.mean(window[k])) for k in exp.key_metrics if k in window})
+
+    def run_eval(t: int):
+        m = jax.device_get(evaluate(state, jnp.int32(t), eval_keys))
+        _check_finite(t, "eval", m, seeds)
+        writer.write(t, "eval", m, seeds)
+        return {k: np.asarray(v) for k, v in m.items()}
+
+    stop = threading.Event()
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    bar = _Progress(progress and main, total, start, config.experiment)
+    started = time.perf_counter()
+    try:
+        next_batch = host_batch(start) if start < total else None
+        for t in range(start, total):
+            batch = next_batch
+            state, metrics = train_step(state, batch, jnp.int32(t), train_keys)
+            done = t + 1
+            # Build the next batch on the host while the device runs this step.
+            next_batch = host_batch(done) if done < total else None
+            pending.append((t, metrics))
+            if done % tc.log_every == 0 or done == total:
+                flush(done)
+            if done % tc.eval_every == 0 or done == total:
+                final = run_eval(done)
+            if done % tc.checkpoint_every == 0 or done == total:
+                flush(done)  # never checkpoint a state whose metrics were not checked
+                ckpt.save(done, state, force=True)
+            if stop.is_set():
+                flush(done)
+                ckpt.save(done, state, force=True)
+                ckpt.wait()
+                raise Preempted(143)
+        if resumed and start >= total:  # a finished run: its rows are already written
+            final = _evaluate_quietly(evaluate, state, total, eval_keys)
+        elif total == 0:  # nothing to train (e.g. nearest neighbours): evaluate and save
+            final = run_eval(0)
+            ckpt.save(0, state, force=True)
+        ckpt.wait()
+    except (NonFiniteError, Preempted):
+        ckpt.wait()
+        raise
+    finally:
+        bar.close()
+        writer.close()
+        ckpt.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    elapsed = time.perf_counter() - started
+    host_state = jax.device_get(state)
+    if main:
+        exp.finalize(host_state, run_dir, seeds)
+        from frontier import report
+
+        report.write_run_report(run_dir, wall_time=elapsed if start < total else None)
+    return RunResult(run_dir, seeds, host_state, final, total)
+
+
+def _evaluate_quietly(evaluate, state, step, keys) -> dict[str, np.ndarray]:
+    m = jax.device_get(evaluate(state, jnp.int32(step), keys))
+    return {k: np.asarray(v) for k, v in m.items()}
+
+
+def run_config(
+    spec: str,
+    workdir: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    seeds: int | None = None,
+    **kwargs,
+) -> RunResult:
+    """Load a config file (`path.py[:variant]`), apply overrides and train it in `workdir`."""
+    from frontier.config import load_config
+
+    overrides = list(overrides) + ([f"seeds={seeds}"] if seeds is not None else [])
+    return train(load_config(spec, overrides), workdir, **kwargs)

@@ -1,0 +1,6 @@
+"""Meta-learning core for Frontier: task samplers, Omniglot loader, models and pure-function
+algorithms (MAML / FOMAML, Meta-SGD, Reptile, Prototypical Networks).
+
+Submodules are imported explicitly (``from research.meta import algorithms``); this package
+imports nothing heavy on its own.
+"""
