@@ -9,7 +9,7 @@ from research.classic.configs import digits_base
 
 
 def get_config(arg=None):
-    cfg = digits_base("classic/mlp", arg, steps=2000)
+    cfg = digits_base("classic/mlp", arg)
     cfg.model = {"hidden": (128,), "activation": "relu"}
     cfg.optim.name = "adam"
     cfg.optim.learning_rate = 1e-3

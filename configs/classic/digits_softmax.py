@@ -9,6 +9,6 @@ from research.classic.configs import digits_base
 
 
 def get_config(arg=None):
-    cfg = digits_base("classic/linear", arg, steps=2000)
+    cfg = digits_base("classic/linear", arg)
     cfg.model = {"loss": "softmax", "margin": 1.0, "init_scale": 0.01}
     return cfg

@@ -9,7 +9,7 @@ from research.classic.configs import digits_base
 
 
 def get_config(arg=None):
-    cfg = digits_base("classic/linear", arg, steps=2000)
+    cfg = digits_base("classic/linear", arg)
     cfg.model = {"loss": "hinge", "margin": 1.0, "init_scale": 0.01}
-    cfg.optim.learning_rate = 0.01
+    cfg.optim.learning_rate = 0.05
     return cfg

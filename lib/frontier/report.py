@@ -167,7 +167,7 @@ class Table:
         if row.reference is None:
             return "no reference"
         m, h = row.stats()
-        if math.isfinite(h) and abs(m - row.reference) <= h:
+        if abs(m - row.reference) <= (h if math.isfinite(h) else 0.0) + 1e-9:
             return "matches (within CI)"
         better = (m < row.reference) == self.lower_is_better
         return "better" if better else "worse"

@@ -7,7 +7,7 @@ import ml_collections
 from frontier.config import base_config
 
 
-def digits_base(experiment: str, arg: str | None, steps: int) -> ml_collections.ConfigDict:
+def digits_base(experiment: str, arg: str | None, steps: int = 4000) -> ml_collections.ConfigDict:
     """Fields every digits config has; `arg="smoke"` shrinks the run to seconds."""
     if arg not in (None, "smoke"):
         raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
@@ -22,6 +22,6 @@ def digits_base(experiment: str, arg: str | None, steps: int) -> ml_collections.
     )
     cfg.data = ml_collections.ConfigDict({"test_fraction": 0.25, "split_seed": 0})
     cfg.optim = ml_collections.ConfigDict(
-        {"name": "sgd", "learning_rate": 0.1, "batch_size": 64, "weight_decay": 1e-4}
+        {"name": "sgd", "learning_rate": 0.5, "batch_size": 64, "weight_decay": 1e-4}
     )
     return cfg

@@ -150,15 +150,12 @@ def _resolve_lr(params: Params, inner_lr: Any, per_param_lr: Params | None) -> P
             f"per_param_lr must have the same pytree structure as params; expected {p_struct}, "
             f"got {lr_struct}"
         )
-    for path, p, lr in zip(
-        jax.tree_util.tree_leaves_with_path(params),
-        jax.tree.leaves(params),
-        jax.tree.leaves(per_param_lr),
-        strict=True,
+    for (path, p), lr in zip(
+        jax.tree_util.tree_leaves_with_path(params), jax.tree.leaves(per_param_lr), strict=True
     ):
         if jnp.shape(lr) not in ((), jnp.shape(p)):
             raise ValueError(
-                f"per_param_lr leaf at {jax.tree_util.keystr(path[0])} has shape "
+                f"per_param_lr leaf at {jax.tree_util.keystr(path)} has shape "
                 f"{jnp.shape(lr)}; expected () or the parameter's shape {jnp.shape(p)}"
             )
     return per_param_lr
@@ -592,12 +589,14 @@ def adapt_and_evaluate(
     max_steps = max(steps)
     lr = _resolve_lr(params, inner_lr, per_param_lr)
 
-    def per_task(task: Task) -> dict[str, jax.Array]:
+    def per_task(params: Params, lr: Params, task: Task) -> dict[str, jax.Array]:
         def evaluate(p: Params) -> dict[str, jax.Array]:
             outputs = apply_fn(p, task["query_x"])
             out = {"query_loss": _scalar_loss(loss_fn, outputs, task["query_y"])}
             if metric_fn is not None:
-                out.update({f"query_{k}": v for k, v in metric_fn(outputs, task["query_y"]).items()})
+                out.update(
+                    {f"query_{k}": v for k, v in metric_fn(outputs, task["query_y"]).items()}
+                )
             return out
 
         def support_loss(p: Params) -> jax.Array:
@@ -613,5 +612,5 @@ def adapt_and_evaluate(
         return jax.tree.map(lambda a: a[np.asarray(steps)], full)
 
     task_arrays = {k: tasks[k] for k in TASK_KEYS}
-    results = jax.jit(jax.vmap(per_task))(jax.lax.stop_gradient(task_arrays))
+    results = jax.jit(jax.vmap(per_task, in_axes=(None, None, 0)))(params, lr, task_arrays)
     return {"steps": np.asarray(steps), **results}

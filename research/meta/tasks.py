@@ -162,7 +162,9 @@ class FewShotSampler:
             raise ValueError(
                 f"images must have shape [N_img, H, W, C] (4 dims), got shape {images.shape}"
             )
-        if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
+        if not (
+            np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)
+        ):
             raise ValueError(f"images must be a real numeric array, got dtype {images.dtype}")
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
             raise ValueError(
