@@ -1,10 +1,10 @@
 """`frontier run | list | reproduce | report`.
 
-    frontier run configs/classic/digits_softmax.py --set train.steps=500 --workdir runs/sm
-    frontier run configs/classic/digits_softmax.py:smoke --seeds 3
-    frontier list
-    frontier reproduce classic/digits
-    frontier report runs/sm
+frontier run configs/classic/digits_softmax.py --set train.steps=500 --workdir runs/sm
+frontier run configs/classic/digits_softmax.py:smoke --seeds 3
+frontier list
+frontier reproduce classic/digits
+frontier report runs/sm
 """
 
 from __future__ import annotations
@@ -148,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"frontier: stopped: {e}", file=sys.stderr)
         return 3
     except Preempted:
-        print("frontier: SIGTERM: checkpoint saved; run the same command to resume", file=sys.stderr)
+        print(
+            "frontier: SIGTERM: checkpoint saved; run the same command to resume", file=sys.stderr
+        )
         return 143
     except KeyboardInterrupt:
         print("frontier: interrupted; the last checkpoint is kept", file=sys.stderr)

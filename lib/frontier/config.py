@@ -40,7 +40,9 @@ def base_config(experiment: str, **train: Any) -> ConfigDict:
     """The fields every config has; an experiment's config adds its own on top."""
     unknown = set(train) - set(TRAIN_DEFAULTS)
     if unknown:
-        raise ConfigError(f"unknown train fields {sorted(unknown)}; valid: {sorted(TRAIN_DEFAULTS)}")
+        raise ConfigError(
+            f"unknown train fields {sorted(unknown)}; valid: {sorted(TRAIN_DEFAULTS)}"
+        )
     cfg = ConfigDict()
     cfg.experiment = experiment
     cfg.seed = 0
@@ -70,7 +72,9 @@ def load_config_file(spec: str) -> ConfigDict:
     try:
         spec_.loader.exec_module(module)
     except Exception as e:  # a broken file: name it and the error inside it
-        raise ConfigError(f"config file {str(path)!r} failed to import: {type(e).__name__}: {e}") from e
+        raise ConfigError(
+            f"config file {str(path)!r} failed to import: {type(e).__name__}: {e}"
+        ) from e
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {str(path)!r} defines no get_config() function")
     try:
@@ -88,7 +92,8 @@ def load_config_file(spec: str) -> ConfigDict:
     for field in ("experiment", "seed", "seeds", "train"):
         if field not in cfg:
             raise ConfigError(
-                f"config {str(path)!r} has no {field!r} field; start from frontier.config.base_config"
+                f"config {str(path)!r} has no {field!r} field; "
+                "start from frontier.config.base_config"
             )
     return cfg
 
@@ -121,7 +126,11 @@ def _coerce(key: str, current: Any, value: Any) -> Any:
     if isinstance(current, bool):
         if isinstance(value, bool):
             return value
-    elif isinstance(current, float) and isinstance(value, int | float) and not isinstance(value, bool):
+    elif (
+        isinstance(current, float)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
         return float(value)
     elif isinstance(current, tuple | list) and isinstance(value, tuple | list):
         return expected(value)
@@ -141,11 +150,16 @@ def apply_overrides(cfg: ConfigDict, overrides: list[str]) -> ConfigDict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"override {item!r} is not of the form key=value (e.g. train.steps=100)")
+            raise ConfigError(
+                f"override {item!r} is not of the form key=value (e.g. train.steps=100)"
+            )
         if key not in valid:
             close = difflib.get_close_matches(key, list(valid), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ConfigError(f"unknown config key {key!r}{hint} (`frontier run CONFIG --print-config` lists all keys)")
+            raise ConfigError(
+                f"unknown config key {key!r}{hint} "
+                "(`frontier run CONFIG --print-config` lists all keys)"
+            )
         value = _coerce(key, valid[key], _parse_value(text))
         node = cfg
         *parents, leaf = key.split(".")

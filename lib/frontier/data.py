@@ -45,17 +45,29 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             f"{path}: header says shape {shape} ({expected} bytes of data) but the file holds "
             f"{len(raw) - header} bytes; the file is truncated or not IDX"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write an IDX file (used by tests to make fixtures)."""
     array = np.asarray(array)
-    code = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
-            np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
+    code = {
+        np.dtype(np.uint8): 0x08,
+        np.dtype(np.int8): 0x09,
+        np.dtype(np.int16): 0x0B,
+        np.dtype(np.int32): 0x0C,
+        np.dtype(np.float32): 0x0D,
+        np.dtype(np.float64): 0x0E,
+    }
     if array.dtype not in code:
         raise ValueError(f"IDX cannot store dtype {array.dtype}")
-    header = bytes([0, 0, code[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = bytes([0, 0, code[array.dtype], array.ndim]) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     big = array.astype(array.dtype.newbyteorder(">"))
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "wb") as f:

@@ -158,8 +158,12 @@ def _train_sequential_seeds(config, workdir, seeds, allow_config_change, progres
     for s in seeds:
         cfg = _sub_config(config, seed=s, seeds=1)
         results.append(
-            train(cfg, workdir / "seeds" / str(s), allow_config_change=allow_config_change,
-                  progress=progress)
+            train(
+                cfg,
+                workdir / "seeds" / str(s),
+                allow_config_change=allow_config_change,
+                progress=progress,
+            )
         )
     if sharding.is_main_process():
         write_atomic(workdir / "config.json", to_json(config))
@@ -179,8 +183,7 @@ def _prepare_run_dir(config, run_dir: Path, ckpt: Checkpointer, allow_config_cha
         diff = config_diff(old, config.to_dict())
         if diff and not allow_config_change:
             details = ", ".join(
-                f"{k} (was {_lookup(old, k)!r}, now {_lookup(config.to_dict(), k)!r})"
-                for k in diff
+                f"{k} (was {_lookup(old, k)!r}, now {_lookup(config.to_dict(), k)!r})" for k in diff
             )
             raise ConfigError(
                 f"{run_dir} holds a run with a different config: {details}. Use another "

@@ -78,9 +78,7 @@ def discover() -> None:
     try:
         import research
 
-        names += [
-            f"research.{m.name}" for m in pkgutil.iter_modules(research.__path__) if m.ispkg
-        ]
+        names += [f"research.{m.name}" for m in pkgutil.iter_modules(research.__path__) if m.ispkg]
     except ImportError:
         pass
     names += [n.strip() for n in os.environ.get("FRONTIER_MODULES", "").split(",") if n.strip()]

@@ -171,9 +171,7 @@ def knn_predict(x_train, y_train, x_query, k: int) -> jax.Array:
 
     `x_train [n, d]`, `y_train [n]`, `x_query [m, d]` -> `[m]`.
     """
-    d2 = (
-        jnp.sum(x_query**2, 1)[:, None] - 2 * x_query @ x_train.T + jnp.sum(x_train**2, 1)[None]
-    )
+    d2 = jnp.sum(x_query**2, 1)[:, None] - 2 * x_query @ x_train.T + jnp.sum(x_train**2, 1)[None]
     _, idx = jax.lax.top_k(-d2, k)
     votes = jax.nn.one_hot(y_train[idx], NUM_CLASSES)  # [m, k, classes]
     # Nearer neighbours get a tiny extra weight so that a tied vote goes to the nearest.
@@ -189,8 +187,9 @@ def plot_templates(weights: dict[str, np.ndarray], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     rows = len(weights)
-    fig, axes = plt.subplots(rows, NUM_CLASSES, figsize=(1.3 * NUM_CLASSES, 1.5 * rows + 0.3),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, NUM_CLASSES, figsize=(1.3 * NUM_CLASSES, 1.5 * rows + 0.3), squeeze=False
+    )
     for r, (title, w) in enumerate(weights.items()):
         for c in range(NUM_CLASSES):
             ax = axes[r, c]
@@ -202,8 +201,9 @@ def plot_templates(weights: dict[str, np.ndarray], path: Path) -> Path:
             if r == 0:
                 ax.set_title(str(c), fontsize=9)
         axes[r, 0].set_ylabel(title, fontsize=8)
-    fig.suptitle("Learned linear templates (red: evidence for the class, blue: against)",
-                 fontsize=9)
+    fig.suptitle(
+        "Learned linear templates (red: evidence for the class, blue: against)", fontsize=9
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

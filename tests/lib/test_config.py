@@ -66,4 +66,7 @@ def test_variant_is_passed(toy_config):
 def test_diff_names_keys(toy_config):
     a = load_config(toy_config)
     b = apply_overrides(a, ["train.steps=5", "optim.learning_rate=0.2"])
-    assert config_diff(json.loads(to_json(a)), b.to_dict()) == ["optim.learning_rate", "train.steps"]
+    assert config_diff(json.loads(to_json(a)), b.to_dict()) == [
+        "optim.learning_rate",
+        "train.steps",
+    ]

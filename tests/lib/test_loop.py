@@ -17,8 +17,9 @@ from tests.conftest import ROOT, TOY_CONFIG, frontier_env, run_cli
 
 
 def _train(tmp_path, name, overrides=(), **kw):
-    return loop.train(load_config(TOY_CONFIG, list(overrides)), tmp_path / name, progress=False,
-                      **kw)
+    return loop.train(
+        load_config(TOY_CONFIG, list(overrides)), tmp_path / name, progress=False, **kw
+    )
 
 
 def test_run_directory_layout_and_values(tmp_path):
@@ -66,7 +67,9 @@ def test_resume_equals_uninterrupted(tmp_path):
     # The shorter run also evaluated at its end (step 40); every other row is identical.
     extra = [r for r in read_metrics(resumed.run_dir) if r["split"] == "eval" and r["step"] == 40]
     assert len(extra) == 1
-    assert read_metrics(full.run_dir) == [r for r in read_metrics(resumed.run_dir) if r not in extra]
+    assert read_metrics(full.run_dir) == [
+        r for r in read_metrics(resumed.run_dir) if r not in extra
+    ]
 
 
 def test_finished_run_resumes_without_rerunning(tmp_path):
@@ -117,25 +120,36 @@ SLOW = ["--set", "train.steps=200", "--set", "data.slow=0.01"]
 def test_sigkill_and_resume_matches_uninterrupted(tmp_path):
     run_cli(*_cli_args(tmp_path / "full", *SLOW))
     work = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)],
-                            cwd=ROOT, env=frontier_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)],
+        cwd=ROOT,
+        env=frontier_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_checkpoint(work, 60, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     steps = [r["step"] for r in read_metrics(work)]
     assert max(steps) < 200  # it really was killed mid-way
     run_cli(*_cli_args(work, *SLOW))
-    np.testing.assert_array_equal(np.load(tmp_path / "full" / "params.npy"),
-                                  np.load(work / "params.npy"))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "full" / "params.npy"), np.load(work / "params.npy")
+    )
     assert read_metrics(tmp_path / "full") == read_metrics(work)
 
 
 def test_sigterm_saves_before_exit(tmp_path):
     work = tmp_path / "term"
-    proc = subprocess.Popen([sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)],
-                            cwd=ROOT, env=frontier_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)],
+        cwd=ROOT,
+        env=frontier_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_checkpoint(work, 20, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
@@ -155,7 +169,9 @@ def test_one_and_eight_devices_match(tmp_path):
     probe = subprocess.run(
         [sys.executable, "-c", "import jax; print(jax.device_count())"],
         env=frontier_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert probe.stdout.strip() == "8"
     assert len(outs[1]) == len(outs[8])

@@ -22,7 +22,7 @@ def test_unknown_name_suggests():
         registry.get_experiment("classic/linaer")
 
 
-MODULE = '''
+MODULE = """
 import jax.numpy as jnp
 import frontier
 
@@ -34,7 +34,7 @@ class Counter(frontier.Experiment):
         return {"n": state["n"] + 1}, {"loss": state["n"]}
     def evaluate(self, state, key):
         return {"count": state["n"]}
-'''
+"""
 
 CONFIG = '''
 """Counter config in a temporary directory."""
@@ -53,8 +53,14 @@ def test_module_in_temporary_directory_is_found(tmp_path):
     listing = run_cli("list", env=env).stdout
     assert "outside/counter" in listing and "Counts steps" in listing
     assert "classic/linear" in listing  # the repository's own modules still register
-    out = run_cli("run", str(tmp_path / "counter.py"), "--workdir", str(tmp_path / "run"),
-                  "--no-progress", env=env).stdout
+    out = run_cli(
+        "run",
+        str(tmp_path / "counter.py"),
+        "--workdir",
+        str(tmp_path / "run"),
+        "--no-progress",
+        env=env,
+    ).stdout
     assert "eval count: 5.0000" in out
 
 
