@@ -56,11 +56,17 @@ def test_split_sizes_full_and_proportional():
         "val": 172,
         "test": 423,
     }
-    assert split_sizes(1623, "vinyals", allow_small=True) == {"train": 1028, "val": 172, "test": 423}
+    assert split_sizes(1623, "vinyals", allow_small=True) == {
+        "train": 1028,
+        "val": 172,
+        "test": 423,
+    }
     assert split_sizes(6, "maml", allow_small=True) == {"train": 4, "test": 2}
     assert split_sizes(6, "vinyals", allow_small=True) == {"train": 3, "val": 1, "test": 2}
     assert split_sizes(100, "maml", allow_small=True) == {"train": 74, "test": 26}
-    with pytest.raises(ValueError, match="found 6 characters .* expects the full Omniglot with 1623"):
+    with pytest.raises(
+        ValueError, match="found 6 characters .* expects the full Omniglot with 1623"
+    ):
         split_sizes(6, "maml", allow_small=False)
     with pytest.raises(ValueError, match="more than the 1623"):
         split_sizes(1624, "maml", allow_small=True)

@@ -29,9 +29,14 @@ def test_sinusoid_shapes_and_targets():
 
 def test_sinusoid_ranges():
     t = sample_sinusoid_tasks(
-        jax.random.key(1), 200, 5, 5, amp_range=(1.0, 2.0), phase_range=(0.5, 0.6),
+        jax.random.key(1),
+        200,
+        5,
+        5,
+        amp_range=(1.0, 2.0),
+        phase_range=(0.5, 0.6),
         x_range=(-1.0, 3.0),
-    )  # fmt: skip
+    )
     assert np.all((t["amplitude"] >= 1.0) & (t["amplitude"] <= 2.0))
     assert np.all((t["phase"] >= 0.5) & (t["phase"] <= 0.6))
     xs = np.concatenate([np.ravel(t["support_x"]), np.ravel(t["query_x"])])
@@ -43,7 +48,9 @@ def test_sinusoid_ranges():
 
 
 def test_sinusoid_deterministic_and_jittable():
-    sample = jax.jit(functools.partial(sample_sinusoid_tasks, num_tasks=3, num_support=4, num_query=5))
+    sample = jax.jit(
+        functools.partial(sample_sinusoid_tasks, num_tasks=3, num_support=4, num_query=5)
+    )
     a = sample(jax.random.key(3))
     b = sample_sinusoid_tasks(jax.random.key(3), 3, 4, 5)
     c = sample(jax.random.key(4))
@@ -119,7 +126,9 @@ def test_sampler_covers_all_classes():
 
 def test_sampler_errors():
     images, labels = _index_dataset([6, 7, 2, 9])
-    with pytest.raises(ValueError, match=r"num_ways=5 exceeds the number of classes in labels \(4\)"):
+    with pytest.raises(
+        ValueError, match=r"num_ways=5 exceeds the number of classes in labels \(4\)"
+    ):
         FewShotSampler(images, labels, num_ways=5, num_shots=1, num_queries=1)
     with pytest.raises(ValueError, match=r"smallest class: class 20 has only 2 examples"):
         FewShotSampler(images, labels, num_ways=2, num_shots=1, num_queries=2)
@@ -149,7 +158,7 @@ def test_digits_split_disjoint_and_rotated():
     # the class (d, k=1) holds exactly the rot90 of the images of class (d, k=0)
     base = tr_x[tr_y == 8]  # digit 2, k=0
     rot = tr_x[tr_y == 9]  # digit 2, k=1
-    key = lambda a: sorted(map(bytes, a))  # noqa: E731
+    key = lambda a: sorted(map(bytes, a))
     assert key(np.rot90(base, 1, axes=(1, 2))) == key(rot)
     # smallest class is large enough for 20-shot episodes
     assert np.bincount(te_y).max() >= 170 and min(np.bincount(tr_y)[np.unique(tr_y)]) >= 170
