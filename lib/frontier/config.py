@@ -6,7 +6,7 @@ repository has a `smoke` variant that the tests run end to end.
 
 Every config names the registered experiment it runs (`config.experiment`) and carries a
 `seed`, a `seeds` count and a `train` block (`steps`, `log_every`, `eval_every`,
-`checkpoint_every`, `keep_checkpoints`).
+`checkpoint_every`, `keep_checkpoints`, `steps_per_call`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ TRAIN_DEFAULTS = {
     "eval_every": 500,
     "checkpoint_every": 500,
     "keep_checkpoints": 2,
+    # Steps per compiled call (a lax.scan): amortises dispatch for very small steps.
+    "steps_per_call": 1,
 }
 
 

@@ -67,6 +67,19 @@ def _keys(seeds: list[int], purpose: int) -> jax.Array:
     return jax.vmap(lambda k: jax.random.fold_in(k, purpose))(base)
 
 
+def check_steps_per_call(tc) -> None:
+    """`train.steps_per_call` must divide the step count and every period."""
+    n = int(tc.get("steps_per_call", 1))
+    if n < 1:
+        raise ConfigError(f"train.steps_per_call must be >= 1, got {n}")
+    for name in ("steps", "log_every", "eval_every", "checkpoint_every"):
+        if int(tc[name]) % n:
+            raise ConfigError(
+                f"train.{name}={tc[name]} is not a multiple of train.steps_per_call={n}; "
+                "make it one, or lower steps_per_call"
+            )
+
+
 def _over_seeds(fn, num_seeds: int, in_axes=0):
     """`jax.vmap(fn)` over the leading seed axis; with one seed, a squeeze instead.
 
@@ -256,25 +269,43 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
     probe = exp.batch(0, seeds[0])
     batch_in_axes = None if probe is None else 0
 
+    n = int(tc.get("steps_per_call", 1))
+    check_steps_per_call(tc)
+
     def step_fn(state, batch, step, keys):
-        _count_trace("step")
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
         return _over_seeds(exp.step, len(seeds), (0, batch_in_axes, 0))(state, batch, step_keys)
+
+    def chunk_fn(state, batches, t0, keys):
+        """`n` steps in one compiled call (lax.scan); metrics get a leading [n] axis."""
+        _count_trace("step")
+        if n == 1:
+            state, metrics = step_fn(state, batches, t0, keys)
+            return state, jax.tree.map(lambda m: m[None], metrics)
+
+        def body(state, xs):
+            i, batch = xs
+            return step_fn(state, batch, t0 + i, keys)
+
+        return jax.lax.scan(body, state, (jnp.arange(n, dtype=jnp.int32), batches))
 
     def eval_fn(state, step, keys):
         _count_trace("evaluate")
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
         return _over_seeds(exp.evaluate, len(seeds))(state, step_keys)
 
-    train_step = jax.jit(step_fn, donate_argnums=0, out_shardings=(rep, rep))
+    train_chunk = jax.jit(chunk_fn, donate_argnums=0, out_shardings=(rep, rep))
     evaluate = jax.jit(eval_fn, out_shardings=rep)
+    # Batch leaves are [seeds, (steps of a chunk,) examples...]: split the examples axis.
+    axis = exp.batch_axis + (1 if n == 1 else 2)
 
     def host_batch(t: int):
         if probe is None:
             return None
-        stacked = _stack([exp.batch(t, s) for s in seeds])
-        local = sharding.process_local_batch(stacked, exp.batch_axis + 1)
-        return sharding.shard_batch(local, mesh, exp.batch_axis + 1)
+        per_step = [_stack([exp.batch(t + i, s) for s in seeds]) for i in range(n)]
+        stacked = per_step[0] if n == 1 else _stack(per_step)
+        local = sharding.process_local_batch(stacked, axis)
+        return sharding.shard_batch(local, mesh, axis)
 
     pending: list[tuple[int, dict]] = []
     final: dict[str, np.ndarray] = {}
@@ -283,9 +314,10 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
         if not pending:
             return
         host = jax.device_get([m for _, m in pending])
-        for (t, _), m in zip(pending, host, strict=True):
-            _check_finite(t, "train", m, seeds)
-        window = {k: np.mean(np.stack([np.asarray(m[k]) for m in host]), 0) for k in host[-1]}
+        for (t0, _), chunk in zip(pending, host, strict=True):
+            for i in range(n):
+                _check_finite(t0 + i, "train", {k: v[i] for k, v in chunk.items()}, seeds)
+        window = {k: np.mean(np.concatenate([m[k] for m in host]), 0) for k in host[-1]}
         writer.write(upto, "train", window, seeds)
         pending.clear()
         bar.update(upto, {k: float(np.mean(window[k])) for k in exp.key_metrics if k in window})
@@ -305,10 +337,10 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
     started = time.perf_counter()
     try:
         next_batch = host_batch(start) if start < total else None
-        for t in range(start, total):
+        for t in range(start, total, n):
             batch = next_batch
-            state, metrics = train_step(state, batch, jnp.int32(t), train_keys)
-            done = t + 1
+            state, metrics = train_chunk(state, batch, jnp.int32(t), train_keys)
+            done = t + n
             # Build the next batch on the host while the device runs this step.
             next_batch = host_batch(done) if done < total else None
             pending.append((t, metrics))

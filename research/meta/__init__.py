@@ -4,3 +4,5 @@ algorithms (MAML / FOMAML, Meta-SGD, Reptile, Prototypical Networks).
 Submodules are imported explicitly (``from research.meta import algorithms``); this package
 imports nothing heavy on its own.
 """
+
+from research.meta import sinusoid  # noqa: E402,F401  (registers meta/sinusoid)

@@ -200,3 +200,21 @@ def test_report_command(tmp_path):
     assert (tmp_path / "a" / "report.md").exists()
     proc = run_cli("report", str(tmp_path / "nothing"), check=False)
     assert proc.returncode == 2 and "has no metrics.jsonl" in proc.stderr
+
+
+def test_steps_per_call_matches_one_step_per_call(tmp_path):
+    loop.trace_counts.clear()
+    chunked = _train(tmp_path, "chunked", ["train.steps_per_call=10", "seeds=2"])
+    assert loop.trace_counts["step"] == 1
+    single = _train(tmp_path, "single", ["seeds=2"])
+    np.testing.assert_allclose(chunked.state.params["w"], single.state.params["w"], rtol=1e-5)
+    a, b = read_metrics(chunked.run_dir), read_metrics(single.run_dir)
+    assert [(r["step"], r["split"], r["seed"]) for r in a] == [
+        (r["step"], r["split"], r["seed"]) for r in b
+    ]
+    for ra, rb in zip(a, b, strict=True):
+        for k, v in ra.items():
+            if isinstance(v, float):
+                np.testing.assert_allclose(v, rb[k], rtol=1e-4, err_msg=k)
+    with pytest.raises(ConfigError, match="train.log_every=10 is not a multiple of"):
+        _train(tmp_path, "bad", ["train.steps_per_call=4"])

@@ -1,0 +1,66 @@
+"""Shared pieces of the synthesis configs (imported by the files in configs/synthesis/)."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from frontier.config import base_config
+
+
+def deepcoder_config(
+    arg: str | None,
+    *,
+    program_length: int,
+    num_train: int,
+    num_test: int,
+    steps: int,
+    time_budget: float,
+    genetic_tasks: int,
+) -> ml_collections.ConfigDict:
+    """The guide's training run plus the `search` block the reproduction reads.
+
+    `arg="smoke"` shrinks everything (T=2, a few hundred programs, 30 steps) to seconds.
+    """
+    if arg not in (None, "smoke"):
+        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
+    smoke = arg == "smoke"
+    if smoke:
+        program_length, num_train, num_test, steps = 2, 256, 24, 30
+        time_budget, genetic_tasks = 0.05, 8
+    cfg = base_config(
+        "synthesis/deepcoder_guide",
+        steps=steps,
+        log_every=10 if smoke else 200,
+        eval_every=steps if smoke else 1000,
+        checkpoint_every=steps if smoke else 2000,
+    )
+    cfg.data = ml_collections.ConfigDict(
+        {
+            "program_length": program_length,
+            "num_train": num_train,
+            "num_test": num_test,
+            "num_examples": 5,
+            "max_input_length": 10,
+            "num_probes": 20,
+            "prune_max_length": 2,
+            "corpus_seed": 0,
+        }
+    )
+    cfg.model = ml_collections.ConfigDict(
+        {"embed_dim": 20, "hidden": (256, 256, 256), "activation": "sigmoid"}
+    )
+    cfg.optim = ml_collections.ConfigDict(
+        {"name": "adam", "learning_rate": 1e-3, "batch_size": 128}
+    )
+    cfg.search = ml_collections.ConfigDict(
+        {
+            "time_budget": time_budget,  # seconds per task and search
+            "max_nodes": 0,  # 0: no node cap (only the time budget)
+            "sort_add_initial": 8,
+            "sort_add_step": 2,
+            "genetic_tasks": genetic_tasks,  # the first N test tasks (the GA is slow)
+            "genetic_population": 100,
+            "genetic_budget": time_budget,
+        }
+    )
+    return cfg

@@ -1,0 +1,117 @@
+"""DFS, sort-and-add and genetic search: correctness, guidance, budgets, bad input."""
+
+import numpy as np
+import pytest
+
+from research.synthesis import data, search
+from research.synthesis.data import Task
+from research.synthesis.dsl import ATTRIBUTE_INDEX, INT, LIST, NUM_ATTRIBUTES, parse, run
+from research.synthesis.reproduce import bootstrap_ratio, time_to_solve
+
+PROGRAM = parse("a <- [int]\nb <- FILTER (>0) a\nc <- MAP (*3) b\nd <- SUM c")
+
+
+def make_task(program, seed=0):
+    ex = data.make_examples(program, 5, np.random.default_rng(seed), 10)
+    return Task(program.input_types, program.output_type, ex, program)
+
+
+def oracle(program, low=0.02):
+    p = np.full(NUM_ATTRIBUTES, low)
+    p[list(program.attributes())] = 0.95
+    return p
+
+
+def check_solution(task, result):
+    assert result.solved
+    for x, y in task.examples:
+        assert run(result.program, x) == y
+
+
+def test_dfs_finds_the_program_and_guidance_helps():
+    task = make_task(PROGRAM)
+    uniform = search.dfs_search(task, np.full(NUM_ATTRIBUTES, 0.5), 3, 30.0)
+    guided = search.dfs_search(task, oracle(PROGRAM), 3, 30.0)
+    check_solution(task, uniform)
+    check_solution(task, guided)
+    assert guided.nodes * 20 < uniform.nodes
+    # deterministic node counts
+    assert search.dfs_search(task, oracle(PROGRAM), 3, 30.0).nodes == guided.nodes
+
+
+def test_sort_and_add_finds_the_program():
+    task = make_task(PROGRAM)
+    r = search.sort_and_add_search(task, oracle(PROGRAM), 3, 30.0, initial=4, step=1)
+    check_solution(task, r)
+    # the four needed attributes are the four most probable: one DFS over 4 ops suffices
+    assert r.nodes < 200
+    bad = np.full(NUM_ATTRIBUTES, 0.9)
+    bad[ATTRIBUTE_INDEX["(*3)"]] = 0.01
+    slow = search.sort_and_add_search(task, bad, 3, 30.0, initial=4, step=4)
+    check_solution(task, slow)
+    assert slow.nodes > 10 * r.nodes
+
+
+def test_budgets_stop_the_search():
+    task = make_task(PROGRAM)
+    r = search.dfs_search(task, np.full(NUM_ATTRIBUTES, 0.5), 3, 30.0, max_nodes=50)
+    assert not r.solved and r.program is None and r.nodes == 50
+    r = search.dfs_search(task, np.full(NUM_ATTRIBUTES, 0.5), 3, 0.01)
+    assert not r.solved and r.seconds < 0.5
+    r = search.genetic_search(task, 3, 30.0, max_nodes=300)
+    assert not r.solved or r.nodes <= 300 + 3 * 100
+
+
+def test_genetic_search_solves_an_easy_task_deterministically():
+    p = parse("a <- [int]\nb <- int\nc <- SORT a\nd <- TAKE b c")
+    task = make_task(p, seed=1)
+    r1 = search.genetic_search(task, 2, 30.0, seed=0, population=60)
+    r2 = search.genetic_search(task, 2, 30.0, seed=0, population=60)
+    check_solution(task, r1)
+    assert r1.nodes == r2.nodes and r1.program == r2.program
+
+
+def test_shorter_solutions_are_found():
+    p = parse("a <- [int]\nb <- SORT a\nc <- SORT b")
+    task = make_task(p)
+    r = search.dfs_search(task, np.full(NUM_ATTRIBUTES, 0.5), 3, 30.0)
+    check_solution(task, r)
+    assert r.program.length == 1
+
+
+def test_bad_search_arguments():
+    task = make_task(PROGRAM)
+    with pytest.raises(ValueError, match=r"attribute_probs should have shape \(34,\)"):
+        search.dfs_search(task, np.ones(5), 3, 1.0)
+    with pytest.raises(ValueError, match="time_budget must be > 0"):
+        search.dfs_search(task, np.ones(34), 3, 0.0)
+    with pytest.raises(ValueError, match="max_length must be >= 1"):
+        search.sort_and_add_search(task, np.ones(34), 0, 1.0)
+    with pytest.raises(ValueError, match="population >= 2"):
+        search.genetic_search(task, 3, 1.0, population=1)
+
+
+def test_time_to_solve_and_bootstrap():
+    costs = np.array([1.0, 2.0, 3.0, 4.0, np.inf])
+    assert time_to_solve(costs, 0.2) == 1.0
+    assert time_to_solve(costs, 0.4) == 2.0
+    assert time_to_solve(costs, 0.6) == 3.0
+    assert time_to_solve(costs, 1.0) == np.inf
+    base = np.arange(1.0, 101.0)
+    lo, hi = bootstrap_ratio(base * 4, base, 0.5)
+    assert lo == pytest.approx(4.0) and hi == pytest.approx(4.0)
+    assert np.isnan(bootstrap_ratio(np.full(10, np.inf), base[:10], 0.5)[0])
+
+
+def test_user_task_from_examples():
+    task = Task.from_examples(
+        [LIST, INT],
+        LIST,
+        [
+            (([5, 3, 9, 1], 2), [1, 3]),
+            (([4, 8, -2], 1), [-2]),
+            (([7, 6, 5, 4, 3], 3), [3, 4, 5]),
+        ],
+    )
+    r = search.dfs_search(task, np.full(NUM_ATTRIBUTES, 0.5), 2, 30.0)
+    check_solution(task, r)
