@@ -6,3 +6,4 @@ imports nothing heavy on its own.
 """
 
 from research.meta import sinusoid  # noqa: E402,F401  (registers meta/sinusoid)
+from research.meta import reproduce  # noqa: E402,F401  (registers meta/sinusoid)

@@ -9,4 +9,4 @@ barren plateaus. `qbm.py`: the quantum Boltzmann machine by exact diagonalisatio
     frontier reproduce quantum/qbm
 """
 
-from research.quantum import qbm  # noqa: F401  (registers)
+from research.quantum import experiments, qbm, reproduce, reproduce_qbm  # noqa: F401  (registers)

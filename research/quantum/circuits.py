@@ -247,18 +247,20 @@ def _jax_circuit(kind, n, embedding, layers):
     else:
 
         def fn(weights, x):
-            angles, choices = weights["angles"], weights["choices"]
             state = sv.zero_state(n)
             for i in range(n):
                 state = sv.apply_1q(state, sv.ry(jnp.pi / 4), i)
-            for layer in range(angles.shape[0]):
+
+            def layer(state, inputs):  # a scan over layers keeps deep circuits quick to compile
+                angles, choices = inputs
                 for i in range(n):
-                    gates = jnp.stack(
-                        [sv.rx(angles[layer, i]), sv.ry(angles[layer, i]), sv.rz(angles[layer, i])]
-                    )
-                    state = sv.apply_1q(state, gates[choices[layer, i]], i)
+                    gates = jnp.stack([sv.rx(angles[i]), sv.ry(angles[i]), sv.rz(angles[i])])
+                    state = sv.apply_1q(state, gates[choices[i]], i)
                 for i in range(n - 1):
                     state = sv.cz(state, i, i + 1)
+                return state, None
+
+            state, _ = jax.lax.scan(layer, state, (weights["angles"], weights["choices"]))
             return sv.expval_zz(state, 0, 1)
 
     return fn

@@ -48,7 +48,7 @@ def circuit_base(
 def qbm_config(model: str, arg: str | None) -> ml_collections.ConfigDict:
     """The paper's data (N = 10 visible, M = 8 modes, p = 0.9) for one model."""
     smoke = check_variant(arg)
-    steps = 3 if smoke else 150
+    steps = 3 if smoke else 60
     cfg = base_config(
         "quantum/qbm", steps=steps, log_every=1, eval_every=steps, checkpoint_every=steps
     )
@@ -64,7 +64,7 @@ def qbm_config(model: str, arg: str | None) -> ml_collections.ConfigDict:
             "p": 0.9,
             "init_scale": 0.01,
             "optimizer": "adam",
-            "learning_rate": 0.1,
+            "learning_rate": 0.2,
         }
     )
     return cfg
