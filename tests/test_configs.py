@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omniglot_fixture import make_fixture
 
 from frontier.config import describe, load_config
 from frontier.loop import run_config
@@ -25,7 +26,13 @@ def test_config_smoke_runs(path, tmp_path):
     full = load_config(str(path))
     smoke = load_config(f"{path}:smoke")
     assert smoke.experiment == full.experiment
-    result = run_config(f"{path}:smoke", tmp_path / "run", progress=False)
+    overrides = []
+    if "data" in smoke and smoke.data.get("source") == "omniglot":
+        # Omniglot cannot be downloaded here: run on a tiny tree in its standard layout.
+        layout = {"images_background": {"A": 6, "B": 6}, "images_evaluation": {"C": 6}}
+        root = make_fixture(tmp_path / "omniglot", layout, drawers=6)
+        overrides = [f"data.root={str(root)!r}", "data.allow_small=True"]
+    result = run_config(f"{path}:smoke", tmp_path / "run", overrides, progress=False)
     assert result.final, "evaluation produced no metrics"
     for name, values in result.final.items():
         assert np.all(np.isfinite(values)), name

@@ -65,7 +65,14 @@ def cmd_list(args) -> int:
         if path.name.startswith("_"):
             continue
         print(f"  {str(path):48s} {describe(str(path))}")
-    return 0
+    errors = registry.import_errors()
+    for name, err in errors.items():
+        print(
+            f"frontier: error: could not import research module {name!r}: {err}. If it lives "
+            "outside this repository, put its directory on PYTHONPATH",
+            file=sys.stderr,
+        )
+    return 2 if errors else 0
 
 
 def cmd_reproduce(args) -> int:

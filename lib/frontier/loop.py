@@ -176,7 +176,6 @@ def train(
 ) -> RunResult:
     """Run (or resume) `config` in `workdir`; returns the final evaluation per seed."""
     sharding.initialize_distributed()
-    registry.discover()
     workdir = Path(workdir)
     exp_cls = registry.get_experiment(config.experiment).obj
     exp = experiment if experiment is not None else exp_cls(config)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import pkgutil
 from collections.abc import Callable
@@ -43,6 +44,8 @@ class Entry:
 _EXPERIMENTS: dict[str, Entry] = {}
 _REPRODUCTIONS: dict[str, Entry] = {}
 _DISCOVERED = False
+_IMPORTED: set[str] = set()
+_IMPORT_ERRORS: dict[str, str] = {}
 
 
 def _register(table: dict[str, Entry], kind: str, name: str, description: str):
@@ -68,12 +71,7 @@ def reproduction(name: str, description: str = "") -> Callable:
     return _register(_REPRODUCTIONS, "reproduction", name, description)
 
 
-def discover() -> None:
-    """Import every module that may register experiments (idempotent)."""
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
+def _module_names() -> list[str]:
     names: list[str] = []
     try:
         import research
@@ -82,27 +80,59 @@ def discover() -> None:
     except ImportError:
         pass
     names += [n.strip() for n in os.environ.get("FRONTIER_MODULES", "").split(",") if n.strip()]
-    for ep in importlib.metadata.entry_points(group="frontier.modules"):
-        names.append(ep.value)
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError as e:
-            raise RegistryError(
-                f"could not import research module {name!r}: {e}. If it lives outside this "
-                "repository, put its directory on PYTHONPATH"
-            ) from e
+    names += [ep.value for ep in importlib.metadata.entry_points(group="frontier.modules")]
+    return names
+
+
+def _import(name: str) -> None:
+    if name in _IMPORTED:
+        return
+    _IMPORTED.add(name)
+    try:
+        importlib.import_module(name)
+    except Exception as e:  # a broken module must not hide the others: report it by name
+        _IMPORT_ERRORS[name] = f"{type(e).__name__}: {e}"
+
+
+def discover() -> None:
+    """Import every module that may register something (idempotent).
+
+    A module that fails to import is recorded in `import_errors()` rather than stopping the
+    others; looking up a name that is missing reports those errors.
+    """
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    for name in _module_names():
+        _import(name)
+
+
+def import_errors() -> dict[str, str]:
+    return dict(_IMPORT_ERRORS)
 
 
 def _lookup(table: dict[str, Entry], kind: str, name: str) -> Entry:
-    discover()
+    if name not in table:
+        # "meta/sinusoid" lives in research.meta: import just that module first, so that a
+        # broken module elsewhere does not stop this run.
+        prefix = name.split("/")[0]
+        if prefix.isidentifier() and importlib.util.find_spec(f"research.{prefix}") is not None:
+            _import(f"research.{prefix}")
+    if name not in table:
+        discover()
     if name not in table:
         import difflib
 
         close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.4)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
+        broken = "".join(
+            f"\n  could not import research module {m!r}: {err}. If it lives outside this "
+            "repository, put its directory on PYTHONPATH"
+            for m, err in _IMPORT_ERRORS.items()
+        )
         raise RegistryError(
-            f"no {kind} named {name!r}{hint} (`frontier list` shows the registered ones)"
+            f"no {kind} named {name!r}{hint} (`frontier list` shows the registered ones){broken}"
         )
     return table[name]
 

@@ -5,5 +5,4 @@ Submodules are imported explicitly (``from research.meta import algorithms``); t
 imports nothing heavy on its own.
 """
 
-from research.meta import sinusoid  # noqa: E402,F401  (registers meta/sinusoid)
-from research.meta import reproduce  # noqa: E402,F401  (registers meta/sinusoid)
+from research.meta import fewshot, reproduce, sinusoid  # noqa: E402,F401  (registers)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from omniglot_fixture import NUM_DRAWERS, make_fixture
 
 from research.meta.omniglot import (
     OmniglotLayoutError,
@@ -12,36 +12,6 @@ from research.meta.omniglot import (
     load_omniglot,
     split_sizes,
 )
-
-# background: 2 alphabets x 2 characters; evaluation: 1 alphabet x 2 characters -> 6 characters
-FIXTURE = {
-    "images_background": {"Alpha": 2, "Beta": 2},
-    "images_evaluation": {"Gamma": 2},
-}
-NUM_DRAWERS = 4
-
-
-def _draw(path: Path, char_index: int, drawer: int) -> None:
-    """105x105 1-bit PNG like Omniglot: white background, black ink (an asymmetric 'L')."""
-    img = Image.new("1", (105, 105), 1)
-    d = ImageDraw.Draw(img)
-    x0 = 10 + 8 * char_index + drawer
-    d.rectangle([x0, 10, x0 + 12, 90], fill=0)  # vertical bar
-    d.rectangle([x0, 78, x0 + 50, 90], fill=0)  # foot, to the right
-    img.save(path)
-
-
-def make_fixture(root: Path, layout=FIXTURE, drawers: int = NUM_DRAWERS) -> Path:
-    char_index = 0
-    for subset, alphabets in layout.items():
-        for alphabet, num_chars in alphabets.items():
-            for c in range(num_chars):
-                char_dir = root / subset / alphabet / f"character{c + 1:02d}"
-                char_dir.mkdir(parents=True)
-                for k in range(drawers):
-                    _draw(char_dir / f"{1000 + char_index:04d}_{k + 1:02d}.png", char_index, k)
-                char_index += 1
-    return root
 
 
 @pytest.fixture
