@@ -1,4 +1,4 @@
-"""QBM paper data (N = 10 visible, M = 8 modes, p = 0.9): the bound-based QBM (Golden-Thompson bound, Gamma = 2 fixed).
+"""QBM paper data (N = 10, M = 8, p = 0.9): bound-based QBM (Golden-Thompson, Gamma = 2 fixed).
 
 Run:      frontier run configs/quantum/qbm_bqbm.py --seeds 5
 Expect:   KL(P_data || P_model) after 60 full-batch Adam steps (lr 0.2) on the exact data

@@ -1,4 +1,4 @@
-"""QBM paper data (N = 10 visible, M = 8 modes, p = 0.9): the quantum Boltzmann machine, exact log-likelihood gradient (Gamma learned from 2).
+"""QBM paper data (N = 10, M = 8, p = 0.9): QBM, exact gradient (Gamma learned from 2).
 
 Run:      frontier run configs/quantum/qbm_qbm.py --seeds 5
 Expect:   KL(P_data || P_model) after 60 full-batch Adam steps (lr 0.2) on the exact data

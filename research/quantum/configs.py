@@ -39,9 +39,7 @@ def circuit_base(
             "init_scale": 0.01,
         }
     )
-    cfg.optim = ml_collections.ConfigDict(
-        {"name": "adam", "learning_rate": 0.05, "batch_size": 5}
-    )
+    cfg.optim = ml_collections.ConfigDict({"name": "adam", "learning_rate": 0.05, "batch_size": 5})
     return cfg, smoke
 
 
@@ -67,4 +65,19 @@ def qbm_config(model: str, arg: str | None) -> ml_collections.ConfigDict:
             "learning_rate": 0.2,
         }
     )
+    return cfg
+
+
+def classifier_config(arg: str | None, **changes) -> ml_collections.ConfigDict:
+    """A `quantum/classifier` config; `changes` maps "block.field" to a value."""
+    cfg, smoke = circuit_base("quantum/classifier", arg, steps=changes.pop("steps", 100))
+    cfg.circuit.kind = "classifier"
+    cfg.data = ml_collections.ConfigDict(
+        {"name": "parity", "train_fraction": 0.625, "num_train": 0, "num_test": 0, "split_seed": 0}
+    )
+    cfg.model = ml_collections.ConfigDict({"bias": True})
+    for key, value in changes.items():
+        block, field = key.split(".")
+        cfg[block][field] = value
+    del smoke
     return cfg

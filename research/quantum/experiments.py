@@ -79,7 +79,7 @@ def load_data(name: str, train_fraction: float, num_train: int, num_test: int, s
     if name == "circle":
         return circle_data(num_train, num_test, split_seed)
     if name == "double_cake":
-        return double_cake_data(6, num_train // 2, 0.05, split_seed)
+        return double_cake_data(6, num_train, 0.05, split_seed)
     raise ValueError(f"unknown data.name {name!r}; choose parity, iris, circle or double_cake")
 
 
@@ -121,7 +121,10 @@ class VariationalClassifier(frontier.Experiment):
         self.x_train, self.y_train, self.x_test, self.y_test = load_data(
             d.name, d.train_fraction, d.num_train, d.num_test, d.split_seed
         )
-        for x, y, split in ((self.x_train, self.y_train, "train"), (self.x_test, self.y_test, "test")):
+        for x, y, split in (
+            (self.x_train, self.y_train, "train"),
+            (self.x_test, self.y_test, "test"),
+        ):
             circuits.check_labels(y, (-1.0, 1.0), f"{split} labels")
             if c.kind == "reupload":
                 if x.shape[1] != 2:
@@ -185,9 +188,7 @@ class VariationalClassifier(frontier.Experiment):
 
 def kernel_matrix(kernel_fn, weights, xa: jax.Array, xb: jax.Array) -> jax.Array:
     """`[len(xa), len(xb)]` matrix of k(x, x') = kernel_fn(weights, concat(x, x'))."""
-    pairs = jnp.concatenate(
-        [jnp.repeat(xa, len(xb), 0), jnp.tile(xb, (len(xa), 1))], axis=1
-    )
+    pairs = jnp.concatenate([jnp.repeat(xa, len(xb), 0), jnp.tile(xb, (len(xa), 1))], axis=1)
     return jax.vmap(kernel_fn, in_axes=(None, 0))(weights, pairs).reshape(len(xa), len(xb))
 
 
@@ -197,7 +198,9 @@ def target_alignment(k: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.sum(k * t) / (jnp.linalg.norm(k) * jnp.linalg.norm(t))
 
 
-@frontier.experiment("quantum/kernel", "Quantum embedding kernel trained by kernel-target alignment")
+@frontier.experiment(
+    "quantum/kernel", "Quantum embedding kernel trained by kernel-target alignment"
+)
 class EmbeddingKernel(frontier.Experiment):
     """Maximises the alignment on random subsets of `optim.batch_size` training points."""
 

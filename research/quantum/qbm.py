@@ -209,8 +209,9 @@ class QBM(frontier.Experiment):
         if q.model not in MODELS:
             raise ValueError(f"qbm.model must be one of {MODELS}, got {q.model!r}")
         if q.visible < 1 or q.hidden < 0:
-            raise ValueError(f"qbm.visible must be >= 1 and qbm.hidden >= 0, got {q.visible}, "
-                             f"{q.hidden}")
+            raise ValueError(
+                f"qbm.visible must be >= 1 and qbm.hidden >= 0, got {q.visible}, {q.hidden}"
+            )
         if not 0.0 < q.p < 1.0:
             raise ValueError(f"qbm.p must be in (0, 1), got {q.p}")
         if q.modes < 1:

@@ -1,0 +1,22 @@
+"""Barren plateaus (McClean et al. 2018): variance of the gradient of random circuits.
+
+Run:      frontier run configs/quantum/barren.py --set circuit.qubits=8 --seeds 3
+Expect:   no training (steps = 0): 200 random circuits of 50 layers of random Pauli rotations
+          and a CZ ladder; grad_variance of d<Z_0 Z_1>/d(first angle) falls about 2x per added
+          qubit (`frontier reproduce quantum/barren` sweeps 2..10 qubits and fits the slope).
+          Pure-JAX backend by default (circuit.backend=pennylane gives the same numbers).
+"""
+
+from research.quantum.configs import circuit_base
+
+
+def get_config(arg=None):
+    import ml_collections
+
+    cfg, smoke = circuit_base("quantum/barren", arg, steps=0, smoke_steps=0)
+    cfg.train.log_every = cfg.train.eval_every = cfg.train.checkpoint_every = 1
+    cfg.circuit.backend = "jax"
+    cfg.circuit.qubits = 4
+    cfg.circuit.layers = 5 if smoke else 50
+    cfg.barren = ml_collections.ConfigDict({"samples": 20 if smoke else 200})
+    return cfg

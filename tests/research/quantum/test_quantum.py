@@ -1,0 +1,272 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from frontier.loop import run_config
+from research.quantum import circuits, qbm
+from research.quantum import statevector as sv
+from research.quantum.experiments import parity_data, target_alignment
+from research.quantum.reproduce_qbm import reproduce_qbm
+
+RNG = np.random.default_rng(0)
+
+
+def _both(kind, n, weights, x, **kw):
+    a = circuits.make_circuit(kind, n, backend="pennylane", **kw)
+    b = circuits.make_circuit(kind, n, backend="jax", **kw)
+    batched = [jax.vmap(f, in_axes=(None, 0)) for f in (a, b)]
+    values = [jax.jit(f)(weights, x) for f in batched]
+    grads = [jax.grad(lambda w, f=f: jnp.sum(f(w, x)))(weights) for f in batched]
+    return values, grads
+
+
+@pytest.mark.parametrize(
+    "embedding,ansatz",
+    [("angle", "strongly_entangling"), ("amplitude", "ring"), ("basis", "strongly_entangling")],
+)
+def test_pure_jax_backend_matches_pennylane(embedding, ansatz):
+    n = 3
+    if embedding == "basis":
+        x = RNG.integers(0, 2, (4, n)).astype(np.float32)
+    else:
+        x = RNG.normal(size=(4, circuits.feature_count(embedding, n))).astype(np.float32)
+    w = jnp.asarray(RNG.normal(size=(2, n, 3)), jnp.float32)
+    (va, vb), (ga, gb) = _both("classifier", n, w, x, embedding=embedding, layers=ansatz)
+    np.testing.assert_allclose(va, vb, atol=2e-6)
+    np.testing.assert_allclose(ga, gb, atol=5e-6)
+    assert np.std(np.asarray(va)) > 1e-3  # not a constant circuit
+
+
+def test_reupload_kernel_and_random_circuits_match_pennylane():
+    w = {k: jnp.asarray(RNG.normal(size=(3, 3)), jnp.float32) for k in ("theta", "w")}
+    (va, vb), (ga, gb) = _both("reupload", 1, w, RNG.normal(size=(5, 2)).astype(np.float32))
+    np.testing.assert_allclose(va, vb, atol=2e-6)
+    np.testing.assert_allclose(ga["w"], gb["w"], atol=5e-6)
+    wk = jnp.asarray(RNG.normal(size=(2, 2, 2)), jnp.float32)
+    (va, vb), _ = _both("kernel", 2, wk, RNG.normal(size=(5, 4)).astype(np.float32))
+    np.testing.assert_allclose(va, vb, atol=2e-6)
+    # k(x, x) = 1 for an embedding kernel
+    same = np.tile(RNG.normal(size=(1, 2)).astype(np.float32), (1, 2))
+    k = circuits.make_circuit("kernel", 2, backend="jax")
+    assert float(k(wk, same[0])) == pytest.approx(1.0, abs=1e-5)
+    angles = jnp.asarray(RNG.uniform(0, 6, (4, 3)), jnp.float32)
+    choices = jnp.asarray(RNG.integers(0, 3, (4, 3)))
+    outs = [
+        circuits.make_circuit("random", 3, backend=b)({"angles": angles, "choices": choices}, None)
+        for b in ("pennylane", "jax")
+    ]
+    assert float(outs[0]) == pytest.approx(float(outs[1]), abs=2e-6)
+
+
+def test_default_qubit_traces_into_xla_without_a_host_callback():
+    f = circuits.make_circuit("classifier", 2, backend="pennylane")
+    jaxpr = str(jax.make_jaxpr(f)(jnp.zeros((1, 2, 3)), jnp.zeros(2)))
+    assert "callback" not in jaxpr
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ValueError, match="angle embedding on 4 wires takes 4 features"):
+        circuits.check_features(np.zeros((3, 5)), "angle", 4)
+    with pytest.raises(ValueError, match="amplitude embedding on 2 wires takes 4 features"):
+        circuits.check_features(np.ones((3, 8)), "amplitude", 2)
+    with pytest.raises(ValueError, match="every feature must be 0 or 1"):
+        circuits.check_features(np.full((2, 3), 2.0), "basis", 3)
+    with pytest.raises(ValueError, match=r"labels must be in \(-1.0, 1.0\); found \[0.0\]"):
+        circuits.check_labels(np.array([0.0, 1.0]), (-1.0, 1.0))
+    with pytest.raises(ValueError, match="unknown PennyLane device 'default.qbit'"):
+        circuits.make_circuit("classifier", 2, device="default.qbit")
+    with pytest.raises(ValueError, match="unknown embedding"):
+        circuits.make_circuit("classifier", 2, embedding="angel")
+    with pytest.raises(ValueError, match="unknown circuit kind"):
+        circuits.make_circuit("clasifier", 2)
+
+
+def test_bad_config_values_are_named(tmp_path):
+    with pytest.raises(ValueError, match="angle embedding on 3 wires takes 3 features"):
+        run_config(
+            "configs/quantum/parity.py:smoke",
+            tmp_path / "a",
+            ["circuit.qubits=3", "circuit.embedding=angle"],
+        )
+    with pytest.raises(ValueError, match="unknown PennyLane device 'lightning.qbit'"):
+        run_config(
+            "configs/quantum/iris.py:smoke", tmp_path / "b", ["circuit.device=lightning.qbit"]
+        )
+    with pytest.raises(ValueError, match="qbm.model must be one of"):
+        run_config("configs/quantum/qbm_qbm.py:smoke", tmp_path / "c", ["qbm.model=rbm"])
+
+
+def test_memory_guard_errors_before_allocating(tmp_path):
+    with pytest.raises(sv.TooLargeError, match=r"16384x16384 float64 matrices, about 16.00 GB"):
+        sv.check_density_memory(14, limit_bytes=2**30)
+    with pytest.raises(sv.TooLargeError, match="statevector.*40 qubits"):
+        sv.check_statevector_memory(40)
+    assert sv.check_density_memory(4) == 256 * 8 * 8
+    with pytest.raises(sv.TooLargeError, match="exact diagonalisation of 30 qubits"):
+        run_config("configs/quantum/qbm_qbm.py:smoke", tmp_path / "q", ["qbm.visible=30"])
+
+
+def test_parity_data_and_alignment():
+    xtr, ytr, xte, yte = parity_data(4, 0.625, 0)
+    assert xtr.shape == (10, 4) and xte.shape == (6, 4)
+    x = np.concatenate([xtr, xte])
+    assert len({tuple(r) for r in x}) == 16
+    np.testing.assert_array_equal(np.concatenate([ytr, yte]), np.where(x.sum(1) % 2, 1, -1))
+    y = jnp.array([1.0, -1.0, 1.0])
+    assert float(target_alignment(jnp.outer(y, y), y)) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- quantum Boltzmann machine
+
+
+def _params(n, gamma, b=None, w=None):
+    return {
+        "gamma": jnp.asarray(gamma, jnp.float64),
+        "b": jnp.asarray(np.zeros(n) if b is None else b, jnp.float64),
+        "w": jnp.asarray(np.zeros((n, n)) if w is None else np.triu(w, 1), jnp.float64),
+    }
+
+
+def _finite_difference_check(f, params, eps=1e-6, atol=1e-7):
+    grads = jax.grad(f)(params)
+    worst = 0.0
+    for key, value in params.items():
+        for idx in np.ndindex(value.shape):
+            if key == "w" and idx[0] >= idx[1]:
+                continue
+            up = {k: np.array(v) for k, v in params.items()}
+            down = {k: np.array(v) for k, v in params.items()}
+            up[key][idx] += eps
+            down[key][idx] -= eps
+            fd = (f(jax.tree.map(jnp.asarray, up)) - f(jax.tree.map(jnp.asarray, down))) / (2 * eps)
+            worst = max(worst, abs(float(fd) - float(grads[key][idx])))
+    assert worst < atol, worst
+    return grads
+
+
+CASES = {
+    "random": lambda n: _params(n, RNG.normal(size=n), RNG.normal(size=n), RNG.normal(size=(n, n))),
+    "degenerate (H = -sum X)": lambda n: _params(n, np.ones(n)),
+    "classical, all equal (Gamma = 0)": lambda n: _params(n, np.zeros(n)),
+}
+
+
+def test_hamiltonian_matches_pennylane_operators():
+    import pennylane as qml
+
+    n = 3
+    with jax.enable_x64(True):
+        p = CASES["random"](n)
+        ours = np.asarray(qbm.hamiltonian(p["gamma"], p["b"], p["w"]))
+        op = qbm.pennylane_hamiltonian(
+            np.asarray(p["gamma"]), np.asarray(p["b"]), np.asarray(p["w"])
+        )
+        theirs = qml.matrix(op, wire_order=range(n))
+    np.testing.assert_allclose(ours, np.real(theirs), atol=1e-12)
+    assert np.allclose(np.imag(theirs), 0)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_qbm_log_likelihood_gradient_against_finite_differences(case):
+    n, visible = 3, 2  # one hidden unit: P_v traces it out
+    with jax.enable_x64(True):
+        params = CASES[case](n)
+        p_data = jnp.asarray(RNG.dirichlet(np.ones(2**visible)))
+
+        def loglik(p):
+            return jnp.sum(p_data * qbm.log_marginals(p, visible, "qbm"))
+
+        grads = _finite_difference_check(loglik, params)
+
+        # independent reference: autodiff through jax.scipy.linalg.expm (Pade, no eigh)
+        def reference(p):
+            rho = jax.scipy.linalg.expm(-qbm.hamiltonian(p["gamma"], p["b"], p["w"]))
+            marg = jnp.diag(rho).reshape(2**visible, -1).sum(1) / jnp.trace(rho)
+            return jnp.sum(p_data * jnp.log(marg))
+
+        assert float(loglik(params)) == pytest.approx(float(reference(params)), abs=1e-12)
+        ref = jax.grad(reference)(params)
+        for k in grads:
+            np.testing.assert_allclose(grads[k], ref[k], atol=1e-10)
+
+
+def test_naive_eigh_gradient_is_wrong_at_degenerate_spectra():
+    n = 3
+    with jax.enable_x64(True):
+        params = CASES["degenerate (H = -sum X)"](n)
+        p_data = jnp.asarray(RNG.dirichlet(np.ones(2**n)))
+
+        def naive(p):
+            lam, u = jnp.linalg.eigh(-qbm.hamiltonian(p["gamma"], p["b"], p["w"]))
+            rho = (u * jnp.exp(lam)) @ u.T
+            return jnp.sum(p_data * jnp.log(jnp.diag(rho) / jnp.trace(rho)))
+
+        ours = jax.grad(lambda p: jnp.sum(p_data * qbm.log_marginals(p, n, "qbm")))(params)
+        bad = jax.grad(naive)(params)
+        assert not np.allclose(bad["b"], ours["b"], atol=1e-3) or not np.all(np.isfinite(bad["b"]))
+
+
+@pytest.mark.parametrize("case", ["random", "degenerate (H = -sum X)"])
+def test_bqbm_bound_gradient_against_finite_differences_and_below_loglik(case):
+    n, visible = 3, 2
+    with jax.enable_x64(True):
+        params = CASES[case](n)
+        params["w"] = params["w"] * jnp.asarray(qbm.coupling_mask(visible, 1, "semi_restricted"))
+        p_data = jnp.asarray(RNG.dirichlet(np.ones(2**visible)))
+
+        def bound(p):
+            return qbm.golden_thompson_bound(p, p_data, visible)[0]
+
+        grads = _finite_difference_check(bound, params)
+        loglik = jnp.sum(p_data * qbm.log_marginals(params, visible, "qbm"))
+        assert float(bound(params)) <= float(loglik) + 1e-12
+        # the bound's gradient in b is the positive phase minus the negative phase:
+        # for a fully visible model, sum_v P(v) z_v - <Z>_rho
+        full = CASES[case](visible)
+        pd = jnp.asarray(RNG.dirichlet(np.ones(2**visible)))
+        g = jax.grad(lambda p: qbm.golden_thompson_bound(p, pd, visible)[0])(full)
+        z = jnp.asarray(qbm.spins(visible))
+        rho = jax.scipy.linalg.expm(-qbm.hamiltonian(full["gamma"], full["b"], full["w"]))
+        rho = rho / jnp.trace(rho)
+        np.testing.assert_allclose(g["b"], pd @ z - jnp.diag(rho) @ z, atol=1e-10)
+        assert np.all(np.isfinite(grads["b"]))
+
+
+def test_bm_path_equals_qbm_at_zero_transverse_field_and_data_is_normalised():
+    n, visible = 4, 3
+    with jax.enable_x64(True):
+        p = _params(n, np.zeros(n), RNG.normal(size=n), RNG.normal(size=(n, n)))
+        np.testing.assert_allclose(
+            qbm.log_marginals(p, visible, "bm"), qbm.log_marginals(p, visible, "qbm"), atol=1e-10
+        )
+        centres = jnp.asarray(RNG.integers(0, 2, (8, 10)))
+        pd = qbm.bernoulli_mixture(centres, 0.9)
+        assert pd.shape == (1024,) and float(jnp.sum(pd)) == pytest.approx(1.0, abs=1e-12)
+        # the probability of a centre itself is at least p^N / M
+        bits = ((1 - qbm.spins(10)) / 2).astype(int)
+        idx = int(np.flatnonzero((bits == np.asarray(centres[0])).all(1))[0])
+        assert float(pd[idx]) >= 0.9**10 / 8
+
+
+def test_qbm_training_lowers_kl_and_reproduction_writes_table(tmp_path):
+    table = reproduce_qbm(tmp_path, smoke=True, seeds=2)
+    md = table.to_markdown()
+    for label in ("BM (Gamma = 0)", "bQBM", "QBM (exact gradient)"):
+        assert label in md
+    assert (tmp_path / "plots" / "kl_vs_iterations.png").exists()
+    from research.quantum.reproduce_qbm import kl_curves
+
+    steps, kl = kl_curves(tmp_path / "qbm")
+    assert kl.shape == (2, 3) and np.all(kl[:, -1] < kl[:, 0])
+
+
+def test_parity_classifier_learns(tmp_path):
+    r = run_config(
+        "configs/quantum/parity.py",
+        tmp_path / "p",
+        ["circuit.backend=jax"],
+        seeds=2,
+        progress=False,
+    )
+    assert np.all(r.final["train_accuracy"] >= 0.9)
