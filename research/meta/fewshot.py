@@ -57,6 +57,9 @@ def load_classes(source: str, root: str, split: str, split_seed: int, allow_smal
 )
 class FewShot(frontier.Experiment):
     key_metrics = ("loss", "query_accuracy")
+    # Seeds vmapped would give every convolution a seed axis of weights (a grouped
+    # convolution, slow on CPU): run them one after another instead.
+    vmap_seeds = False
 
     def __init__(self, config):
         super().__init__(config)
@@ -122,6 +125,7 @@ class FewShot(frontier.Experiment):
             num_steps=m.inner_steps,
             remat=m.remat,
             metric_fn=lambda logits, y: {"accuracy": alg.accuracy(logits, y)},
+            task_map=m.task_map,
         )
         if m.algorithm == "metasgd":
             return alg.metasgd_meta_batch_loss(params, tasks, first_order=m.first_order, **common)
@@ -140,6 +144,7 @@ class FewShot(frontier.Experiment):
                 loss_fn=alg.cross_entropy_loss,
                 inner_lr=m.inner_lr,
                 num_steps=m.inner_steps,
+                task_map=m.task_map,
             )
             loss = aux["inner_loss_last"]
         else:
@@ -177,6 +182,7 @@ class FewShot(frontier.Experiment):
             apply_fn=self.apply,
             loss_fn=alg.cross_entropy_loss,
             metric_fn=lambda logits, y: {"accuracy": alg.accuracy(logits, y)},
+            task_map=m.task_map,
             **self._adapt_kwargs(params),
         )
         return out["query_accuracy"][:, 0]

@@ -57,8 +57,44 @@ def test_fewshot_reproduction_smoke(tmp_path, monkeypatch):
         ("MAML", "5-way 5-shot"),
         ("Prototypical Networks", "5-way 5-shot"),
     ]
-    for r in table.rows:
-        assert 0.0 <= r.values[0] <= 1.0
+    for r in table.rows:  # one seed: 20 smoke test tasks, the interval over tasks
+        assert len(r.values) == 20 and all(0.0 <= v <= 1.0 for v in r.values)
+        assert r.ci == "normal"
+
+
+def test_task_map_loop_equals_vmap():
+    import jax
+    import jax.numpy as jnp
+
+    from research.meta import algorithms as alg
+    from research.meta.models import Conv4
+
+    net = Conv4(num_classes=3, num_filters=4, num_blocks=2, pool_padding="SAME")
+    params = net.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))["params"]
+    rng = np.random.default_rng(0)
+    tasks = {
+        "support_x": rng.random((4, 3, 8, 8, 1), dtype=np.float32),
+        "support_y": np.tile(np.arange(3, dtype=np.int32), (4, 1)),
+        "query_x": rng.random((4, 6, 8, 8, 1), dtype=np.float32),
+        "query_y": np.tile(np.arange(3, dtype=np.int32).repeat(2), (4, 1)),
+    }
+
+    def loss(p, task_map):
+        return alg.maml_meta_batch_loss(
+            p,
+            tasks,
+            apply_fn=lambda q, x: net.apply({"params": q}, x),
+            loss_fn=alg.cross_entropy_loss,
+            num_steps=2,
+            inner_lr=0.3,
+            task_map=task_map,
+        )[0]
+
+    grads = {m: jax.grad(loss)(params, m) for m in ("vmap", "map")}
+    for a, b in zip(jax.tree.leaves(grads["vmap"]), jax.tree.leaves(grads["map"]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="task_map must be one of"):
+        loss(params, "pmap")
 
 
 def test_meta_batch_sharded_over_eight_devices_matches_one(tmp_path):
