@@ -55,9 +55,9 @@ def plot_steps(curves: dict[str, dict[int, np.ndarray]], path: Path) -> Path:
     fig, axes = plt.subplots(1, len(shots), figsize=(4.4 * len(shots), 3.4), squeeze=False)
     for ax, k in zip(axes[0], shots, strict=True):
         for label, per_k in curves.items():
-            mse = per_k[k]
-            mean = mse.mean(0)
-            half = 1.96 * mse.std(0, ddof=1) / np.sqrt(len(mse))
+            mse = np.where(np.isfinite(per_k[k]), per_k[k], np.nan)  # diverged tasks left out
+            mean = np.nanmean(mse, 0)
+            half = 1.96 * np.nanstd(mse, 0, ddof=1) / np.sqrt(np.sum(np.isfinite(mse), 0))
             steps = np.arange(len(mean))
             ax.plot(steps, mean, marker="o", ms=3, label=label)
             ax.fill_between(steps, mean - half, mean + half, alpha=0.2)
@@ -88,24 +88,36 @@ def reproduce_sinusoid(workdir: Path, *, smoke: bool = False, seeds: int | None 
             fits[label] = (exp, params)
         five = per_k[5]
         for i, s in enumerate(TABLE_STEPS):
+            values = five[:, s]
+            finite = values[np.isfinite(values)]
+            diverged = len(values) - len(finite)
+            note = f"median {np.median(values):.3f}" + (
+                f"; {diverged} task(s) diverged to Inf/NaN, excluded from the mean"
+                if diverged
+                else ""
+            )
             rows.append(
                 Row(
                     label,
                     f"5-shot, {s} step{'s' if s > 1 else ''}",
-                    five[:, s].tolist(),
+                    finite.tolist(),
                     None if paper is None else paper[i],
                     ci="normal",
-                    note=f"median {np.median(five[:, s]):.3f}",
+                    note=note,
                 )
             )
-        medians.append(f"{label}: max task MSE after 10 steps {five[:, 10].max():.2f}")
+        medians.append(
+            f"{label}: largest finite task MSE after 10 steps "
+            f"{np.nanmax(np.where(np.isfinite(five[:, 10]), five[:, 10], np.nan)):.2f}"
+        )
     plot_steps(curves, workdir / "plots" / "mse_vs_steps.png")
     plot_fits(fits, workdir / "plots" / "figure2.png")
     lines = ["| method | K | " + " | ".join(f"{s} steps" for s in range(11)) + " |"]
     lines.append("|---" * 13 + "|")
     for label, per_k in curves.items():
         for k, mse in sorted(per_k.items()):
-            lines.append(f"| {label} | {k} | " + " | ".join(f"{v:.3f}" for v in mse.mean(0)) + " |")
+            mean = np.nanmean(np.where(np.isfinite(mse), mse, np.nan), 0)
+            lines.append(f"| {label} | {k} | " + " | ".join(f"{v:.3f}" for v in mean) + " |")
     write_atomic(workdir / "mse_vs_steps.md", "\n".join(lines) + "\n")
     n_tasks = len(next(iter(curves.values()))[5])
     return Table(
