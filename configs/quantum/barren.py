@@ -5,6 +5,7 @@ Expect:   no training (steps = 0): 200 random circuits of 50 layers of random Pa
           and a CZ ladder; grad_variance of d<Z_0 Z_1>/d(first angle) falls about 2x per added
           qubit (`frontier reproduce quantum/barren` sweeps 2..10 qubits and fits the slope).
           Pure-JAX backend by default (circuit.backend=pennylane gives the same numbers).
+Smoke:    4 qubits, 5 layers, 20 circuits.
 """
 
 from research.quantum.configs import circuit_base

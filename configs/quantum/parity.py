@@ -5,6 +5,7 @@ Expect:   4 qubits, basis embedding, 2 layers of Rot + CNOT ring, bias, square l
           Nesterov momentum (step 0.5), batch 5, 100 steps; trained on 10 of the 16 bit
           strings, tested on the other 6. PennyLane's demo reaches 100% test accuracy.
           About 20 s on 2 CPU cores.
+Smoke:    1 layer, 6 steps.
 """
 
 from research.quantum.configs import classifier_config

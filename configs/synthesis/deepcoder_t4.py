@@ -18,5 +18,6 @@ def get_config(arg=None):
         num_test=200,
         steps=6000,
         time_budget=3.0,
+        genetic_budget=1.5,
         genetic_tasks=50,
     )

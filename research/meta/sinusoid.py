@@ -204,7 +204,7 @@ class Sinusoid(frontier.Experiment):
                     ok = finite[:, s]
                     total = jnp.sum(jnp.where(ok, mse[:, s], 0.0))
                     metrics[f"mse_k{k}_step{s}"] = total / jnp.maximum(jnp.sum(ok), 1)
-            metrics[f"diverged_k{k}"] = 1.0 - jnp.mean(finite[:, -1])
+            metrics[f"diverged_k{k}"] = jnp.mean(~finite[:, -1])
         return metrics
 
     def finalize(self, state, run_dir: Path, seeds):

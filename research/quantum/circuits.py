@@ -254,8 +254,7 @@ def _jax_circuit(kind, n, embedding, layers):
             def layer(state, inputs):  # a scan over layers keeps deep circuits quick to compile
                 angles, choices = inputs
                 for i in range(n):
-                    gates = jnp.stack([sv.rx(angles[i]), sv.ry(angles[i]), sv.rz(angles[i])])
-                    state = sv.apply_1q(state, gates[choices[i]], i)
+                    state = sv.apply_1q(state, sv.pauli_rotation(angles[i], choices[i]), i)
                 for i in range(n - 1):
                     state = sv.cz(state, i, i + 1)
                 return state, None

@@ -79,5 +79,6 @@ def classifier_config(arg: str | None, **changes) -> ml_collections.ConfigDict:
     for key, value in changes.items():
         block, field = key.split(".")
         cfg[block][field] = value
-    del smoke
+    if smoke:  # one layer: the smoke run is dominated by compiling the circuit
+        cfg.circuit.layers = 1
     return cfg

@@ -279,9 +279,10 @@ class BarrenPlateau(frontier.Experiment):
 
     def evaluate(self, state, key):
         c, b = self.config.circuit, self.config.barren
-        ka, kc = jax.random.split(key)
-        angles = jax.random.uniform(ka, (b.samples, c.layers, c.qubits), maxval=2 * jnp.pi)
-        choices = jax.random.randint(kc, (b.samples, c.layers, c.qubits), 0, 3)
+        # One uniform draw for angles and axes (each jax.random call adds ~1 s of compilation).
+        u = jax.random.uniform(key, (2, b.samples, c.layers, c.qubits))
+        angles = 2 * jnp.pi * u[0]
+        choices = jnp.minimum(jnp.floor(3 * u[1]), 2).astype(jnp.int32)  # uniform in {0, 1, 2}
 
         def first_grad(a, ch):
             return jax.grad(lambda a: self.circuit({"angles": a, "choices": ch}, None))(a)[0, 0]

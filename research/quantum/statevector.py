@@ -105,6 +105,14 @@ def rot(phi: jax.Array, theta: jax.Array, omega: jax.Array) -> jax.Array:
 
 HADAMARD = jnp.array([[1.0, 1.0], [1.0, -1.0]], dtype=COMPLEX) / np.sqrt(2.0)
 PAULI_X = jnp.array([[0.0, 1.0], [1.0, 0.0]], dtype=COMPLEX)
+PAULIS = jnp.array(
+    [[[0.0, 1.0], [1.0, 0.0]], [[0.0, -1j], [1j, 0.0]], [[1.0, 0.0], [0.0, -1.0]]], dtype=COMPLEX
+)  # X, Y, Z
+
+
+def pauli_rotation(theta: jax.Array, axis: jax.Array) -> jax.Array:
+    """exp(-i theta P / 2) for P = (X, Y, Z)[axis]: rx, ry or rz chosen by a traced index."""
+    return jnp.cos(theta / 2) * jnp.eye(2, dtype=COMPLEX) - 1j * jnp.sin(theta / 2) * PAULIS[axis]
 
 # ---------------------------------------------------------------- states and application
 

@@ -16,6 +16,7 @@ def deepcoder_config(
     steps: int,
     time_budget: float,
     genetic_tasks: int,
+    genetic_budget: float,
 ) -> ml_collections.ConfigDict:
     """The guide's training run plus the `search` block the reproduction reads.
 
@@ -26,13 +27,14 @@ def deepcoder_config(
     smoke = arg == "smoke"
     if smoke:
         program_length, num_train, num_test, steps = 2, 256, 24, 30
-        time_budget, genetic_tasks = 0.05, 8
+        time_budget, genetic_tasks, genetic_budget = 0.05, 8, 0.05
     cfg = base_config(
         "synthesis/deepcoder_guide",
         steps=steps,
         log_every=10 if smoke else 200,
         eval_every=steps if smoke else 1000,
         checkpoint_every=steps if smoke else 2000,
+        steps_per_call=10 if smoke else 20,  # a small model: scan steps to cut dispatch cost
     )
     cfg.data = ml_collections.ConfigDict(
         {
@@ -60,7 +62,7 @@ def deepcoder_config(
             "sort_add_step": 2,
             "genetic_tasks": genetic_tasks,  # the first N test tasks (the GA is slow)
             "genetic_population": 100,
-            "genetic_budget": time_budget,
+            "genetic_budget": genetic_budget,  # seconds per task
         }
     )
     return cfg
