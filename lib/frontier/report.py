@@ -146,6 +146,8 @@ class Row:
     reference: float | None = None
     ci: str = "t"  # "t" over a few seeds, "normal" (1.96 sem) over many tasks
     note: str = ""
+    # An interval computed elsewhere (e.g. a bootstrap), used instead of one from `values`.
+    interval: tuple[float, float] | None = None
 
     def stats(self) -> tuple[float, float]:
         return mean_ci95(self.values, self.ci)
@@ -167,6 +169,10 @@ class Table:
         if row.reference is None:
             return "no reference"
         m, h = row.stats()
+        if math.isnan(m):
+            return "not measured"
+        if row.interval is not None and row.interval[0] <= row.reference <= row.interval[1]:
+            return "matches (within CI)"
         if abs(m - row.reference) <= (h if math.isfinite(h) else 0.0) + 1e-9:
             return "matches (within CI)"
         better = (m < row.reference) == self.lower_is_better

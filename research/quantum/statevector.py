@@ -114,6 +114,7 @@ def pauli_rotation(theta: jax.Array, axis: jax.Array) -> jax.Array:
     """exp(-i theta P / 2) for P = (X, Y, Z)[axis]: rx, ry or rz chosen by a traced index."""
     return jnp.cos(theta / 2) * jnp.eye(2, dtype=COMPLEX) - 1j * jnp.sin(theta / 2) * PAULIS[axis]
 
+
 # ---------------------------------------------------------------- states and application
 
 

@@ -237,14 +237,26 @@ def reproduce_deepcoder(
                         else "bootstrap CI undefined (resamples miss the level)"
                     )
                     value, note = tb / tg, ci
+                    interval = (lo, hi) if np.isfinite(lo) else None
                 elif unit == "time" and np.isfinite(tg):  # baseline: > budget
                     value, note = budget / tg, "baseline not there within budget: speedup > this"
+                    interval = None
                 elif unit == "time" and np.isfinite(tb):  # guided: > budget
                     value, note = tb / budget, "guided not there within budget: speedup < this"
+                    interval = None
                 else:
                     missing.append(f"{enum} speedup ({unit}) at {setting}")
                     continue
-                speed_rows.append(Row(f"{enum} speedup ({unit})", setting, [value], ref, note=note))
+                speed_rows.append(
+                    Row(
+                        f"{enum} speedup ({unit})",
+                        setting,
+                        [value],
+                        ref,
+                        note=note,
+                        interval=interval,
+                    )
+                )
     rate_rows = [
         Row(
             name,
