@@ -173,7 +173,7 @@ class Table:
             return "not measured"
         if row.interval is not None and row.interval[0] <= row.reference <= row.interval[1]:
             return "matches (within CI)"
-        if abs(m - row.reference) <= (h if math.isfinite(h) else 0.0) + 1e-9:
+        if abs(m - row.reference) <= (h if math.isfinite(h) else 0.0) + 1e-6:
             return "matches (within CI)"
         better = (m < row.reference) == self.lower_is_better
         return "better" if better else "worse"
