@@ -161,7 +161,8 @@ class Table:
     rows: list[Row]
     reference_name: str = "paper"
     metric: str = "value"
-    lower_is_better: bool = False
+    # True/False: the verdict says better/worse; None: no direction is better ("differs").
+    lower_is_better: bool | None = False
     notes: list[str] = dataclasses.field(default_factory=list)
     digits: int = 3
 
@@ -175,6 +176,8 @@ class Table:
             return "matches (within CI)"
         if abs(m - row.reference) <= (h if math.isfinite(h) else 0.0) + 1e-6:
             return "matches (within CI)"
+        if self.lower_is_better is None:
+            return "differs"
         better = (m < row.reference) == self.lower_is_better
         return "better" if better else "worse"
 

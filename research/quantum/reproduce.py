@@ -162,6 +162,7 @@ def reproduce_barren(workdir: Path, *, smoke: bool = False, seeds: int | None = 
         rows,
         reference_name="2-design theory",
         metric="gradient variance; slope in log2 units",
+        lower_is_better=None,  # a slope is not better or worse than theory, only different
         digits=5,
         notes=[
             "Reference for the slope: a unitary 2-design gives Var ~ 2^-n, a slope of -1 per "

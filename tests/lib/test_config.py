@@ -70,3 +70,18 @@ def test_diff_names_keys(toy_config):
         "optim.learning_rate",
         "train.steps",
     ]
+
+
+def test_table_verdicts():
+    from frontier.report import Row, Table
+
+    t = Table("t", [], lower_is_better=True)
+    assert t.verdict(Row("a", "s", [1.0, 1.1, 0.9], 1.0)) == "matches (within CI)"
+    assert t.verdict(Row("a", "s", [0.5, 0.51, 0.49], 1.0)) == "better"
+    assert t.verdict(Row("a", "s", [2.0], 1.0)) == "worse"
+    assert t.verdict(Row("a", "s", [2.0], 1.0, interval=(0.5, 2.5))) == "matches (within CI)"
+    assert t.verdict(Row("a", "s", [float("nan")], 1.0)) == "not measured"
+    assert t.verdict(Row("a", "s", [2.0], None)) == "no reference"
+    assert Table("t", [], lower_is_better=None).verdict(Row("a", "s", [2.0], 1.0)) == "differs"
+    md = Table("t", [Row("m", "s", [0.5, 0.7], 0.4)], metric="acc").to_markdown()
+    assert "| m | s | 0.400 | 0.600 ± 1.271 | +0.200 | matches (within CI) | 2 |" in md
