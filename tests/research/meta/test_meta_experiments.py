@@ -69,7 +69,7 @@ def test_task_map_loop_equals_vmap():
     from research.meta import algorithms as alg
     from research.meta.models import Conv4
 
-    net = Conv4(num_classes=3, num_filters=4, num_blocks=2, pool_padding="SAME")
+    net = Conv4(num_classes=3, num_filters=2, num_blocks=1, pool_padding="SAME")
     params = net.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))["params"]
     rng = np.random.default_rng(0)
     tasks = {
