@@ -55,6 +55,33 @@ class Experiment:
         """Host-side artifacts (plots, tables) after training; `state` is stacked over seeds."""
 
 
+class MinibatchExperiment(Experiment):
+    """Gradient training on an in-memory training set `x_train [n, ...]`, `y_train [n]`.
+
+    Subclasses set `self.x_train`, `self.y_train` and `self.optimizer`, define
+    `loss(params, batch, key) -> (loss, aux)` and read `config.optim.batch_size`. Batches are
+    epoch permutations drawn from (seed, epoch), so a resumed run sees the same batches.
+    """
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._optax_step = None
+
+    def loss(self, params: PyTree, batch: PyTree, key: jax.Array) -> tuple[jax.Array, Metrics]:
+        raise NotImplementedError(f"{type(self).__name__} must define loss(params, batch, key)")
+
+    def step(self, state: TrainState, batch: PyTree, key: jax.Array) -> tuple[TrainState, Metrics]:
+        if self._optax_step is None:
+            self._optax_step = optax_step(self.loss, self.optimizer)
+        return self._optax_step(state, batch, key)
+
+    def batch(self, step: int, seed: int) -> PyTree:
+        from frontier.data import minibatch_indices
+
+        idx = minibatch_indices(len(self.x_train), self.config.optim.batch_size, step, seed)
+        return {"x": self.x_train[idx], "y": self.y_train[idx]}
+
+
 @flax.struct.dataclass
 class TrainState:
     """Parameters and optimiser state of a gradient-trained model."""

@@ -11,8 +11,8 @@ import numpy as np
 import optax
 
 import frontier
-from frontier.data import load_digits_split, minibatch_indices
-from frontier.experiment import TrainState, accuracy
+from frontier.data import load_digits_split
+from frontier.experiment import MinibatchExperiment, TrainState, accuracy
 from frontier.nn import MLP
 
 NUM_CLASSES = 10
@@ -53,7 +53,7 @@ class _DigitsExperiment(frontier.Experiment):
         )
 
 
-class _GradientDigits(_DigitsExperiment):
+class _GradientDigits(_DigitsExperiment, MinibatchExperiment):
     """Shared by the linear and MLP classifiers: minibatch optax training."""
 
     def __init__(self, config):
@@ -65,7 +65,6 @@ class _GradientDigits(_DigitsExperiment):
                 f"examples, got {bs}"
             )
         self.optimizer = frontier.make_optimizer(config.optim.name, config.optim.learning_rate)
-        self._step = frontier.optax_step(self.loss, self.optimizer)
 
     def apply(self, params, x):
         raise NotImplementedError
@@ -80,13 +79,6 @@ class _GradientDigits(_DigitsExperiment):
             jnp.sum(w**2) for w in jax.tree.leaves(params) if w.ndim == 2
         )
         return data + reg, {"accuracy": accuracy(scores, batch["y"]), "data_loss": data}
-
-    def step(self, state, batch, key):
-        return self._step(state, batch, key)
-
-    def batch(self, step, seed):
-        idx = minibatch_indices(len(self.x_train), self.config.optim.batch_size, step, seed)
-        return {"x": self.x_train[idx], "y": self.y_train[idx]}
 
     def evaluate(self, state, key):
         scores = self.apply(state.params, self.x_test)

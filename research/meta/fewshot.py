@@ -18,14 +18,14 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import frontier
-from frontier.experiment import TrainState, global_norm
+from frontier.experiment import TrainState
 from research.meta import algorithms as alg
 from research.meta.models import Conv4
 from research.meta.omniglot import load_omniglot
 from research.meta.tasks import FewShotSampler, digits_fewshot_split
+from research.meta.training import MetaExperiment
 
 ALGORITHMS = ("maml", "fomaml", "metasgd", "reptile", "protonet")
 SOURCES = ("digits", "omniglot")
@@ -55,11 +55,12 @@ def load_classes(source: str, root: str, split: str, split_seed: int, allow_smal
 @frontier.experiment(
     "meta/fewshot", "Few-shot classification: MAML, FOMAML, Meta-SGD, Reptile, ProtoNets"
 )
-class FewShot(frontier.Experiment):
+class FewShot(MetaExperiment):
     key_metrics = ("loss", "query_accuracy")
     # Seeds vmapped would give every convolution a seed axis of weights (a grouped
     # convolution, slow on CPU): run them one after another instead.
     vmap_seeds = False
+    task_loss = staticmethod(alg.cross_entropy_loss)
 
     def __init__(self, config):
         super().__init__(config)
@@ -133,34 +134,6 @@ class FewShot(frontier.Experiment):
         return alg.maml_meta_batch_loss(
             params, tasks, inner_lr=m.inner_lr, first_order=first_order, **common
         )
-
-    def step(self, state, batch, key):
-        m = self.config.meta
-        if m.algorithm == "reptile":
-            grads, aux = alg.reptile_direction(
-                state.params,
-                batch,
-                apply_fn=self.apply,
-                loss_fn=alg.cross_entropy_loss,
-                inner_lr=m.inner_lr,
-                num_steps=m.inner_steps,
-                task_map=m.task_map,
-            )
-            loss = aux["inner_loss_last"]
-        else:
-            (loss, aux), grads = jax.value_and_grad(self.meta_loss, has_aux=True)(
-                state.params, batch
-            )
-        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        metrics = {
-            "loss": loss,
-            **aux,
-            "l2_grads": global_norm(grads),
-            "l2_params": global_norm(params),
-            "l2_updates": global_norm(updates),
-        }
-        return TrainState(params, opt_state), metrics
 
     # -- evaluation --------------------------------------------------------------------------
     def per_task_accuracy(self, params) -> jax.Array:

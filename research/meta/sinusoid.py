@@ -17,12 +17,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import frontier
-from frontier.experiment import TrainState, global_norm
+from frontier.experiment import TrainState
 from research.meta import algorithms as alg
 from research.meta.models import SinusoidMLP
+from research.meta.training import MetaExperiment
 
 ALGORITHMS = ("maml", "fomaml", "metasgd", "reptile", "pretrained")
 AMP, PHASE, X = (0.1, 5.0), (0.0, math.pi), (-5.0, 5.0)
@@ -64,7 +64,7 @@ def with_shots(tasks: dict, k: int) -> dict:
 @frontier.experiment(
     "meta/sinusoid", "Sinusoid regression: MAML, FOMAML, Meta-SGD, Reptile, pretrained"
 )
-class Sinusoid(frontier.Experiment):
+class Sinusoid(MetaExperiment):
     key_metrics = ("loss",)
 
     def __init__(self, config):
@@ -129,33 +129,6 @@ class Sinusoid(frontier.Experiment):
         return alg.maml_meta_batch_loss(
             params, tasks, inner_lr=m.inner_lr, first_order=first_order, **common
         )
-
-    def step(self, state, batch, key):
-        m = self.config.meta
-        if m.algorithm == "reptile":
-            grads, aux = alg.reptile_direction(
-                state.params,
-                batch,
-                apply_fn=self.apply,
-                loss_fn=alg.mse_loss,
-                inner_lr=m.inner_lr,
-                num_steps=m.inner_steps,
-            )
-            loss = aux["inner_loss_last"]
-        else:
-            (loss, aux), grads = jax.value_and_grad(self.meta_loss, has_aux=True)(
-                state.params, batch
-            )
-        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        metrics = {
-            "loss": loss,
-            **aux,
-            "l2_grads": global_norm(grads),
-            "l2_params": global_norm(params),
-            "l2_updates": global_norm(updates),
-        }
-        return TrainState(params, opt_state), metrics
 
     # -- evaluation --------------------------------------------------------------------------
     def per_task_mse(self, params, shots: int) -> jax.Array:

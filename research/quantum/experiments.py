@@ -14,8 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import frontier
-from frontier.data import minibatch_indices
-from frontier.experiment import TrainState
+from frontier.experiment import MinibatchExperiment, TrainState
 from research.quantum import circuits
 
 # ---------------------------------------------------------------- data (generated or bundled)
@@ -106,7 +105,7 @@ def _vmap_seeds_ok(config) -> bool:
 
 
 @frontier.experiment("quantum/classifier", "Variational quantum classifier (parity, Iris, circle)")
-class VariationalClassifier(frontier.Experiment):
+class VariationalClassifier(MinibatchExperiment):
     """prediction = <Z_0>(weights, x) + bias; square loss against labels in {-1, +1}.
 
     `circuit.kind` "classifier" (embedding + layers) or "reupload" (1 qubit, Perez-Salinas);
@@ -140,7 +139,6 @@ class VariationalClassifier(frontier.Experiment):
         self.circuit = _circuit_from_config(config, c.kind, max(bs, len(self.x_test)))
         self.vmap_seeds = _vmap_seeds_ok(config)
         self.optimizer = frontier.make_optimizer(config.optim.name, config.optim.learning_rate)
-        self._step = frontier.optax_step(self.loss, self.optimizer)
 
     def init(self, key):
         c = self.config.circuit
@@ -165,13 +163,6 @@ class VariationalClassifier(frontier.Experiment):
         pred = self.predict(params, batch["x"])
         acc = jnp.mean(jnp.sign(pred) == batch["y"])
         return jnp.mean((batch["y"] - pred) ** 2), {"accuracy": acc}
-
-    def step(self, state, batch, key):
-        return self._step(state, batch, key)
-
-    def batch(self, step, seed):
-        idx = minibatch_indices(len(self.x_train), self.config.optim.batch_size, step, seed)
-        return {"x": self.x_train[idx], "y": self.y_train[idx]}
 
     def evaluate(self, state, key):
         test = self.predict(state.params, self.x_test)
@@ -201,7 +192,7 @@ def target_alignment(k: jax.Array, y: jax.Array) -> jax.Array:
 @frontier.experiment(
     "quantum/kernel", "Quantum embedding kernel trained by kernel-target alignment"
 )
-class EmbeddingKernel(frontier.Experiment):
+class EmbeddingKernel(MinibatchExperiment):
     """Maximises the alignment on random subsets of `optim.batch_size` training points."""
 
     key_metrics = ("alignment",)
@@ -217,7 +208,6 @@ class EmbeddingKernel(frontier.Experiment):
         self.kernel = _circuit_from_config(config, "kernel", len(self.x_train) ** 2)
         self.vmap_seeds = _vmap_seeds_ok(config)
         self.optimizer = frontier.make_optimizer(config.optim.name, config.optim.learning_rate)
-        self._step = frontier.optax_step(self.loss, self.optimizer)
 
     def init(self, key):
         c = self.config.circuit
@@ -228,13 +218,6 @@ class EmbeddingKernel(frontier.Experiment):
         k = kernel_matrix(self.kernel, params["weights"], batch["x"], batch["x"])
         align = target_alignment(k, batch["y"])
         return -align, {"alignment": align}
-
-    def step(self, state, batch, key):
-        return self._step(state, batch, key)
-
-    def batch(self, step, seed):
-        idx = minibatch_indices(len(self.x_train), self.config.optim.batch_size, step, seed)
-        return {"x": self.x_train[idx], "y": self.y_train[idx]}
 
     def evaluate(self, state, key):
         k = kernel_matrix(self.kernel, state.params["weights"], self.x_train, self.x_train)
