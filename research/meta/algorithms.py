@@ -563,8 +563,11 @@ def protonet_loss(
         ``(loss, {"query_loss", "query_accuracy"})``.
     """
     _check_task(task, batched=False)
-    support_emb = embed_fn(params, task["support_x"])
-    query_emb = embed_fn(params, task["query_x"])
+    # One forward pass over support and query together: with per-batch normalisation
+    # (Conv4's norm="batch") separate passes would normalise the two sets differently.
+    n = task["support_x"].shape[0]
+    both = embed_fn(params, jnp.concatenate([task["support_x"], task["query_x"]]))
+    support_emb, query_emb = both[:n], both[n:]
     loss, acc = prototypical_loss(
         support_emb, task["support_y"], query_emb, task["query_y"], num_classes
     )
