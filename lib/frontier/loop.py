@@ -80,22 +80,33 @@ def check_steps_per_call(tc) -> None:
             )
 
 
-def _over_seeds(fn, num_seeds: int, in_axes=0):
-    """`jax.vmap(fn)` over the leading seed axis; with one seed, a squeeze instead.
+def _over_seeds(fn, num_seeds: int, in_axes=0, state_in: int | None = None, out: str = "all"):
+    """`jax.vmap(fn)` over the leading seed axis; with one seed, no seed axis at all.
 
-    A vmap of size one turns every matmul into a batched one, which XLA:CPU runs several
-    times slower than the plain one; squeezing gives the same numbers at the plain speed.
+    A vmap of size one turns every matmul into a batched one, which XLA:CPU runs several times
+    slower; and a state carried with a size-one axis is copied at every step (the squeeze and
+    the re-stack defeat buffer donation). So a one-seed run keeps its state unstacked: argument
+    `state_in` is passed as it is, the other arguments lose their seed axis, and the outputs
+    named by `out` ("all", "metrics": the second of (state, metrics), or "none") get one.
     """
     if num_seeds > 1:
         return jax.vmap(fn, in_axes=in_axes)
     axes = in_axes if isinstance(in_axes, tuple) else None
 
+    def add_axis(tree):
+        return jax.tree.map(lambda x: x[None], tree)
+
     def single(*args):
         squeezed = [
-            a if (axes is not None and axes[i] is None) else jax.tree.map(lambda x: x[0], a)
+            a
+            if i == state_in or (axes is not None and axes[i] is None)
+            else jax.tree.map(lambda x: x[0], a)
             for i, a in enumerate(args)
         ]
-        return jax.tree.map(lambda x: x[None], fn(*squeezed))
+        result = fn(*squeezed)
+        if out == "metrics":
+            return result[0], add_axis(result[1])
+        return add_axis(result) if out == "all" else result
 
     return single
 
@@ -250,7 +261,7 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
 
     def init_fn(keys):
         _count_trace("init")
-        return _over_seeds(exp.init, len(seeds))(keys)
+        return _over_seeds(exp.init, len(seeds), out="none")(keys)
 
     init = jax.jit(init_fn, out_shardings=rep)
     abstract_state = abstract_like(jax.eval_shape(init_fn, init_keys), rep)
@@ -273,7 +284,8 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
 
     def step_fn(state, batch, step, keys):
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
-        return _over_seeds(exp.step, len(seeds), (0, batch_in_axes, 0))(state, batch, step_keys)
+        step = _over_seeds(exp.step, len(seeds), (0, batch_in_axes, 0), state_in=0, out="metrics")
+        return step(state, batch, step_keys)
 
     def chunk_fn(state, batches, t0, keys):
         """`n` steps in one compiled call (lax.scan); metrics get a leading [n] axis."""
@@ -291,7 +303,7 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
     def eval_fn(state, step, keys):
         _count_trace("evaluate")
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
-        return _over_seeds(exp.evaluate, len(seeds))(state, step_keys)
+        return _over_seeds(exp.evaluate, len(seeds), state_in=0)(state, step_keys)
 
     train_chunk = jax.jit(chunk_fn, donate_argnums=0, out_shardings=(rep, rep))
     evaluate = jax.jit(eval_fn, out_shardings=rep)
@@ -312,11 +324,15 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
     def flush(upto: int):
         if not pending:
             return
-        host = jax.device_get([m for _, m in pending])
-        for (t0, _), chunk in zip(pending, host, strict=True):
-            for i in range(n):
-                _check_finite(t0 + i, "train", {k: v[i] for k, v in chunk.items()}, seeds)
-        window = {k: np.mean(np.concatenate([m[k] for m in host]), 0) for k in host[-1]}
+        # One concatenation per metric on the device, then one transfer: fetching every
+        # step's scalars separately costs a sync each and dominated small steps.
+        names = list(pending[-1][1])
+        host = jax.device_get({k: jnp.concatenate([m[k] for _, m in pending]) for k in names})
+        steps = [t0 + i for t0, _ in pending for i in range(n)]  # rows of host[k]: [steps, S]
+        if not all(np.isfinite(v).all() for v in host.values()):
+            for row, t in enumerate(steps):
+                _check_finite(t, "train", {k: v[row] for k, v in host.items()}, seeds)
+        window = {k: np.mean(v, 0) for k, v in host.items()}
         writer.write(upto, "train", window, seeds)
         pending.clear()
         bar.update(upto, {k: float(np.mean(window[k])) for k in exp.key_metrics if k in window})
@@ -372,6 +388,8 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
             signal.signal(signal.SIGTERM, previous_handler)
     elapsed = time.perf_counter() - started
     host_state = jax.device_get(state)
+    if len(seeds) == 1:  # results are stacked over seeds, whatever the run's layout
+        host_state = jax.tree.map(lambda x: np.asarray(x)[None], host_state)
     if main:
         exp.finalize(host_state, run_dir, seeds)
         from frontier import report
