@@ -94,6 +94,15 @@ def global_norm(tree: PyTree) -> jax.Array:
     return optax.global_norm(tree)
 
 
+def health_metrics(grads: PyTree, params: PyTree, updates: PyTree) -> Metrics:
+    """The cheap health metrics logged beside every gradient step."""
+    return {
+        "l2_grads": global_norm(grads),
+        "l2_params": global_norm(params),
+        "l2_updates": global_norm(updates),
+    }
+
+
 def optax_step(
     loss_fn: Callable[[PyTree, PyTree, jax.Array], tuple[jax.Array, Metrics]],
     optimizer: optax.GradientTransformation,
@@ -107,13 +116,7 @@ def optax_step(
         (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = {
-            "loss": loss,
-            **aux,
-            "l2_grads": global_norm(grads),
-            "l2_params": global_norm(params),
-            "l2_updates": global_norm(updates),
-        }
+        metrics = {"loss": loss, **aux, **health_metrics(grads, params, updates)}
         return TrainState(params, opt_state), metrics
 
     return step

@@ -6,7 +6,7 @@ import jax
 import optax
 
 import frontier
-from frontier.experiment import TrainState, global_norm
+from frontier.experiment import TrainState, health_metrics
 from research.meta import algorithms as alg
 
 
@@ -39,11 +39,5 @@ class MetaExperiment(frontier.Experiment):
             )
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = {
-            "loss": loss,
-            **aux,
-            "l2_grads": global_norm(grads),
-            "l2_params": global_norm(params),
-            "l2_updates": global_norm(updates),
-        }
+        metrics = {"loss": loss, **aux, **health_metrics(grads, params, updates)}
         return TrainState(params, opt_state), metrics
