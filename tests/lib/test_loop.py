@@ -117,10 +117,9 @@ def _wait_for_checkpoint(workdir, step, proc, timeout=120):
 SLOW = ["--set", "train.steps=200", "--set", "data.slow=0.01"]
 
 
-def test_sigkill_and_resume_matches_uninterrupted(tmp_path):
-    run_cli(*_cli_args(tmp_path / "full", *SLOW))
-    work = tmp_path / "killed"
-    proc = subprocess.Popen(
+def _start_slow_run(work):
+    """A slow toy run in a background process, to be interrupted by the test."""
+    return subprocess.Popen(
         [sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)],
         cwd=ROOT,
         env=frontier_env(),
@@ -128,6 +127,12 @@ def test_sigkill_and_resume_matches_uninterrupted(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_sigkill_and_resume_matches_uninterrupted(tmp_path):
+    run_cli(*_cli_args(tmp_path / "full", *SLOW))
+    work = tmp_path / "killed"
+    proc = _start_slow_run(work)
     _wait_for_checkpoint(work, 60, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -142,14 +147,7 @@ def test_sigkill_and_resume_matches_uninterrupted(tmp_path):
 
 def test_sigterm_saves_before_exit(tmp_path):
     work = tmp_path / "term"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)],
-        cwd=ROOT,
-        env=frontier_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_slow_run(work)
     _wait_for_checkpoint(work, 20, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
