@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import signal
@@ -349,15 +350,18 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
         previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     bar = _Progress(progress and main, total, start, config.experiment)
+    feeder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="frontier-batches")
     started = time.perf_counter()
     try:
-        next_batch = host_batch(start) if start < total else None
+        upcoming = feeder.submit(host_batch, start) if start < total else None
         for t in range(start, total, n):
-            batch = next_batch
-            state, metrics = train_chunk(state, batch, jnp.int32(t), train_keys)
+            batch = upcoming.result()
             done = t + n
-            # Build the next batch on the host while the device runs this step.
-            next_batch = host_batch(done) if done < total else None
+            # A worker thread builds and places the next batch while this step runs (the call
+            # below holds no lock while XLA computes); `batch(step, seed)` is a pure function
+            # of its arguments, so the order of the data is the same as without the thread.
+            upcoming = feeder.submit(host_batch, done) if done < total else None
+            state, metrics = train_chunk(state, batch, np.int32(t), train_keys)
             pending.append((t, metrics))
             if done % tc.log_every == 0 or done == total:
                 flush(done)
@@ -381,6 +385,7 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
         ckpt.wait()
         raise
     finally:
+        feeder.shutdown(wait=True, cancel_futures=True)
         bar.close()
         writer.close()
         ckpt.close()

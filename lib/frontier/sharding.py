@@ -15,6 +15,7 @@ orbax checkpoints are written collectively.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import jax
@@ -66,18 +67,31 @@ def shard_batch(batch, mesh: Mesh, batch_axis: int):
 
     Leaves whose batch axis does not divide evenly over the devices are replicated rather than
     split, so odd-sized evaluation sets still work; training batches should divide evenly.
+    On one process the whole tree goes over in one batched transfer.
     """
-    n = mesh.devices.size
+    leaves, treedef = jax.tree.flatten(batch)
+    leaves = [np.asarray(x) for x in leaves]
+    procs = jax.process_count()
+    shardings = [
+        _placement(mesh, x.ndim, batch_axis, x.ndim > batch_axis and x.shape[batch_axis] * procs)
+        for x in leaves
+    ]
+    if procs == 1:
+        placed = jax.device_put(leaves, shardings)
+    else:
+        placed = [
+            jax.make_array_from_process_local_data(s, x)
+            for s, x in zip(shardings, leaves, strict=True)
+        ]
+    return jax.tree.unflatten(treedef, placed)
 
-    def place(x):
-        x = np.asarray(x)
-        split = x.ndim > batch_axis and (x.shape[batch_axis] * jax.process_count()) % n == 0
-        sharding = batch_sharding(mesh, x.ndim, batch_axis) if split else replicated(mesh)
-        if jax.process_count() == 1:
-            return jax.device_put(x, sharding)
-        return jax.make_array_from_process_local_data(sharding, x)
 
-    return jax.tree.map(place, batch)
+@functools.lru_cache(maxsize=256)
+def _placement(mesh: Mesh, ndim: int, batch_axis: int, global_size: int) -> NamedSharding:
+    """Split over the data axis when the global size divides evenly, else replicate."""
+    if global_size and global_size % mesh.devices.size == 0:
+        return batch_sharding(mesh, ndim, batch_axis)
+    return replicated(mesh)
 
 
 def process_local_batch(global_batch, batch_axis: int):
