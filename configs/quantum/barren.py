@@ -2,8 +2,10 @@
 
 Run:      frontier run configs/quantum/barren.py --set circuit.qubits=8 --seeds 3
 Expect:   no training (steps = 0): 200 random circuits of 50 layers of random Pauli rotations
-          and a CZ ladder; grad_variance of d<Z_0 Z_1>/d(first angle) falls about 2x per added
-          qubit (`frontier reproduce quantum/barren` sweeps 2..10 qubits and fits the slope).
+          and a CZ ladder; grad_variance of d<Z_0 Z_1>/d(first angle). At depths that make the
+          circuits 2-designs the variance falls about 2x per added qubit: `frontier reproduce
+          quantum/barren` sweeps 2..11 qubits at 15 layers per qubit and at a fixed 50 layers
+          and fits the slopes.
           Pure-JAX backend by default (circuit.backend=pennylane gives the same numbers).
 Smoke:    4 qubits, 5 layers, 20 circuits.
 """

@@ -1,11 +1,13 @@
 """Quantum embedding kernel trained by kernel-target alignment on generated double-cake data.
 
 Run:      frontier run configs/quantum/kernel.py --seeds 3
-Expect:   2 qubits, 3 layers of (H, RZ(x_i), RY(theta)) + CRZ ring; 60 training and 60 test
-          points in 12 alternating sectors of two rings; Adam (0.1) on the alignment of random
-          8-point subsets, 150 steps. The training-set alignment rises; `frontier reproduce
-          quantum/kernel` also fits scikit-learn's SVC on the kernel before and after. ~1 min.
-          Smoke: 1 layer, 12 + 12 points, 3 steps.
+Expect:   5 qubits, 6 layers of (H, RZ(x_{i mod 2}), RY(theta)) + CRZ ring (the two features
+          re-uploaded on every wire, as in PennyLane's kernel-training demo); 60 training and
+          60 test points in 12 alternating sectors of two rings; Adam (0.05) on the alignment
+          of random 8-point subsets, 300 steps, pure-JAX backend. The training-set alignment
+          rises from about 0.05 to 0.2; `frontier reproduce quantum/kernel` also fits
+          scikit-learn's SVC on the kernel before and after training. About 1 min per seed.
+Smoke:    2 qubits, 1 layer, 12 + 12 points, 3 steps.
 """
 
 from research.quantum.configs import circuit_base
@@ -14,9 +16,10 @@ from research.quantum.configs import circuit_base
 def get_config(arg=None):
     import ml_collections
 
-    cfg, smoke = circuit_base("quantum/kernel", arg, steps=150, smoke_steps=3)
-    cfg.circuit.qubits = 2
-    cfg.circuit.layers = 1 if smoke else 3
+    cfg, smoke = circuit_base("quantum/kernel", arg, steps=300, smoke_steps=3)
+    cfg.circuit.backend = "jax"
+    cfg.circuit.qubits = 2 if smoke else 5
+    cfg.circuit.layers = 1 if smoke else 6
     cfg.data = ml_collections.ConfigDict(
         {
             "name": "double_cake",
@@ -26,6 +29,6 @@ def get_config(arg=None):
             "split_seed": 0,
         }
     )
-    cfg.optim.learning_rate = 0.1
+    cfg.optim.learning_rate = 0.05
     cfg.optim.batch_size = 8
     return cfg

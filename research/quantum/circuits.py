@@ -18,8 +18,9 @@ Kinds (weights shapes):
 - "reupload": 1 qubit; layer l applies Rot(theta_l + w_l * (x_0, x_1, 0)); weights
   `{"theta": [L, 3], "w": [L, 3]}`; returns <Z>.
 - "kernel": the embedding kernel |<0| U(x')^dagger U(x) |0>|^2, U(x) = layers of
-  (H, RZ(x_i), RY(weights[l, i, 0]) on every wire, then a CRZ(weights[l, i, 1]) ring);
-  weights `[L, n, 2]`, x = concat(x, x') `[2n]`.
+  (H, RZ(x_{i mod d}), RY(weights[l, i, 0]) on every wire i, then a CRZ(weights[l, i, 1])
+  ring); weights `[L, n, 2]`, x = concat(x, x') `[2d]` with d <= n features, fed to the
+  wires cyclically (wire i reads feature i mod d), so more wires re-upload the features.
 - "random": McClean et al.'s random circuits: RY(pi/4) on every wire, then L layers of
   R_{P}(angles[l, i]) with P in {X, Y, Z} chosen by `choices[l, i]`, each followed by a
   ladder of CZ; returns <Z_0 Z_1>. weights `{"angles": [L, n], "choices": [L, n] int}`.
@@ -68,6 +69,17 @@ def check_features(x: np.ndarray, embedding: str, num_qubits: int) -> None:
         raise ValueError("basis embedding takes bits: every feature must be 0 or 1")
     if embedding == "amplitude" and np.any(np.linalg.norm(x, axis=1) == 0):
         raise ValueError("amplitude embedding cannot normalise an all-zero feature vector")
+
+
+def check_kernel_features(x: np.ndarray, num_qubits: int) -> None:
+    """ValueError unless `x [examples, d]` has 1 <= d <= num_qubits (features cycle over wires)."""
+    x = np.asarray(x)
+    if x.ndim != 2 or not 1 <= x.shape[1] <= num_qubits:
+        raise ValueError(
+            f"the embedding kernel on {num_qubits} wires takes 1 to {num_qubits} features per "
+            f"example (fed to the wires cyclically), got data of shape {x.shape}: use at least "
+            f"{x.shape[-1] if x.ndim else 1} qubits or select fewer features"
+        )
 
 
 def check_labels(y: np.ndarray, allowed: tuple, name: str = "labels") -> None:
@@ -133,7 +145,7 @@ def _pl_kernel_ansatz(qml, x, weights, wires):
     for layer in range(weights.shape[0]):
         for i in wires:
             qml.Hadamard(wires=i)
-            qml.RZ(x[i], wires=i)
+            qml.RZ(x[i % x.shape[0]], wires=i)
             qml.RY(weights[layer, i, 0], wires=i)
         if n > 1:
             for i in wires:
@@ -180,8 +192,9 @@ def _pennylane_circuit(kind, n, embedding, layers, device, diff_method):
     elif kind == "kernel":
 
         def body(weights, x):
-            _pl_kernel_ansatz(qml, x[:n], weights, wires)
-            qml.adjoint(_pl_kernel_ansatz)(qml, x[n:], weights, wires)
+            d = x.shape[0] // 2
+            _pl_kernel_ansatz(qml, x[:d], weights, wires)
+            qml.adjoint(_pl_kernel_ansatz)(qml, x[d:], weights, wires)
             return qml.probs(wires=wires)
 
     else:
@@ -203,7 +216,7 @@ def _jax_kernel_ansatz(state, x, weights, n):
     for layer in range(weights.shape[0]):
         for i in range(n):
             state = sv.apply_1q(state, sv.HADAMARD, i)
-            state = sv.apply_1q(state, sv.rz(x[i]), i)
+            state = sv.apply_1q(state, sv.rz(x[i % x.shape[0]]), i)
             state = sv.apply_1q(state, sv.ry(weights[layer, i, 0]), i)
         if n > 1:
             for i in range(n):
@@ -240,8 +253,9 @@ def _jax_circuit(kind, n, embedding, layers):
     elif kind == "kernel":
 
         def fn(weights, x):
-            a = _jax_kernel_ansatz(sv.zero_state(n), x[:n], weights, n)
-            b = _jax_kernel_ansatz(sv.zero_state(n), x[n:], weights, n)
+            d = x.shape[0] // 2
+            a = _jax_kernel_ansatz(sv.zero_state(n), x[:d], weights, n)
+            b = _jax_kernel_ansatz(sv.zero_state(n), x[d:], weights, n)
             return jnp.abs(jnp.vdot(b, a)) ** 2  # = |<0| U(x')^dag U(x) |0>|^2
 
     else:

@@ -203,7 +203,7 @@ class EmbeddingKernel(MinibatchExperiment):
         self.x_train, self.y_train, self.x_test, self.y_test = load_data(
             d.name, d.train_fraction, d.num_train, d.num_test, d.split_seed
         )
-        circuits.check_features(self.x_train, "angle", c.qubits)
+        circuits.check_kernel_features(self.x_train, c.qubits)
         circuits.check_labels(self.y_train, (-1.0, 1.0), "train labels")
         self.kernel = _circuit_from_config(config, "kernel", len(self.x_train) ** 2)
         self.vmap_seeds = _vmap_seeds_ok(config)

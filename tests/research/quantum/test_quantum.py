@@ -64,6 +64,14 @@ def test_reupload_kernel_and_random_circuits_match_pennylane():
     )
     np.testing.assert_allclose(va, vb, atol=2e-6)
     assert np.all((np.asarray(vb) >= -1e-6) & (np.asarray(vb) <= 1 + 1e-6))
+    # 2 features on 3 wires: fed cyclically, and both backends still agree
+    xc = RNG.normal(size=(4, 4)).astype(np.float32)
+    wc = jnp.asarray(RNG.normal(size=(2, 3, 2)), jnp.float32)
+    vc = [
+        jax.vmap(circuits.make_circuit("kernel", 3, backend=b), in_axes=(None, 0))(wc, xc)
+        for b in ("pennylane", "jax")
+    ]
+    np.testing.assert_allclose(vc[0], vc[1], atol=2e-6)
     # k(x, x) = 1 for an embedding kernel
     same = np.tile(RNG.normal(size=(1, 2)).astype(np.float32), (1, 2))
     k = circuits.make_circuit("kernel", 2, backend="jax")
@@ -86,6 +94,9 @@ def test_default_qubit_traces_into_xla_without_a_host_callback():
 def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="angle embedding on 4 wires takes 4 features"):
         circuits.check_features(np.zeros((3, 5)), "angle", 4)
+    with pytest.raises(ValueError, match="embedding kernel on 2 wires takes 1 to 2 features"):
+        circuits.check_kernel_features(np.zeros((3, 3)), 2)
+    circuits.check_kernel_features(np.zeros((3, 2)), 5)  # fewer features than wires: cycled
     with pytest.raises(ValueError, match="amplitude embedding on 2 wires takes 4 features"):
         circuits.check_features(np.ones((3, 8)), "amplitude", 2)
     with pytest.raises(ValueError, match="every feature must be 0 or 1"):
@@ -312,3 +323,17 @@ def test_parity_classifier_learns():
         after = evaluate(state, jax.random.key(0))
         assert float(after["train_accuracy"]) >= 0.9
         assert float(after["loss"]) < 0.1 * float(before["loss"])
+
+
+def test_barren_reproduction_writes_both_depths_and_the_plot(tmp_path):
+    from research.quantum.reproduce import reproduce_barren
+
+    table = reproduce_barren(tmp_path, smoke=True, seeds=2)
+    slopes = [r for r in table.rows if r.method.startswith("fitted slope")]
+    assert [r.setting for r in slopes] == ["3 layers per qubit", "5 layers"]
+    for r in slopes:
+        assert len(r.values) == 2 and np.all(np.isfinite(r.values)) and r.reference == -1.0
+    variances = [r for r in table.rows if r.method.startswith("Var of gradient")]
+    assert [r.setting for r in variances] == ["6 layers", "9 layers", "12 layers"]
+    assert all(0 < v < 1 for r in variances for v in r.values)
+    assert (tmp_path / "plots" / "barren_plateau.png").stat().st_size > 0
