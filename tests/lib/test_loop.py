@@ -57,6 +57,24 @@ def test_no_recompilation_inside_the_loop(tmp_path):
     assert loop.trace_counts == {"init": 1, "step": 1, "evaluate": 1}
 
 
+def test_batch_errors_surface_from_the_batch_thread(tmp_path, monkeypatch):
+    import threading
+
+    from toymod import ToyRegression
+
+    original = ToyRegression.batch
+
+    def failing(self, step, seed):
+        if step == 7:
+            raise ValueError("no data for step 7")
+        return original(self, step, seed)
+
+    monkeypatch.setattr(ToyRegression, "batch", failing)
+    with pytest.raises(ValueError, match="no data for step 7"):
+        _train(tmp_path, "a")
+    assert not [t for t in threading.enumerate() if t.name.startswith("frontier-batches")]
+
+
 def test_resume_equals_uninterrupted(tmp_path):
     full = _train(tmp_path, "full")
     _train(tmp_path, "split", ["train.steps=40"])
