@@ -1,0 +1,99 @@
+"""Shared pieces of the laws configs (imported by the files in configs/laws/)."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from frontier.config import base_config
+
+FEYNMAN_OPERATORS = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sqrt", "square")
+
+
+def _check_variant(arg):
+    if arg not in (None, "smoke"):
+        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
+    return arg == "smoke"
+
+
+def feynman_config(arg: str | None, *, generations: int, num_equations: int):
+    """One Feynman equation's search (`data.equation`) plus the `benchmark` block that
+    `frontier reproduce laws/feynman` reads (the first `num_equations` of the table, gplearn
+    with the same population and generations). `arg="smoke"` shrinks it to seconds."""
+    smoke = _check_variant(arg)
+    population, islands, maxsize, rows, opt_steps = 1000, 4, 30, 1000, 20
+    ops = FEYNMAN_OPERATORS
+    points = 10_000
+    if smoke:
+        generations, num_equations, population, islands = 3, 2, 32, 2
+        maxsize, rows, opt_steps, points = 10, 200, 0, 400
+        ops = ("add", "sub", "mul", "div")
+    cfg = base_config(
+        "laws/symbolic_regression",
+        steps=generations,
+        log_every=1,
+        eval_every=generations,
+        checkpoint_every=generations,
+    )
+    cfg.data = ml_collections.ConfigDict(
+        {"equation": "I.12.2", "num_points": points, "noise": 0.0, "seed": 0}
+    )
+    cfg.search = ml_collections.ConfigDict(
+        {
+            "population_size": population,
+            "populations": islands,
+            "tournament_size": 10 if not smoke else 4,
+            "maxsize": maxsize,
+            "init_max_size": min(12, maxsize),
+            "parsimony_coefficient": 1e-3,
+            "optimize_top": 8 if not smoke else 2,
+            "optimizer_iterations": opt_steps,
+            "max_rows": rows,
+            "max_vars": 10,  # all equations share one compiled search (at most 9 variables)
+            "linear_scaling": True,
+            "operators": list(ops),
+        }
+    )
+    cfg.benchmark = ml_collections.ConfigDict(
+        {
+            "num_equations": num_equations,
+            "gplearn": True,
+            "gplearn_population": population,
+            "gplearn_generations": generations,
+            "gplearn_tournament_size": 20,
+        }
+    )
+    return cfg
+
+
+def conservation_config(arg: str | None, *, system: str, generations: int):
+    """A conserved-quantity search on one simulated system (`system.name`); the reproduction
+    runs it for every system in `systems`. `arg="smoke"` shrinks it to seconds."""
+    smoke = _check_variant(arg)
+    population, islands, maxsize, rows, opt_steps = 1000, 4, 25, 400, 10
+    if smoke:
+        generations, population, islands, maxsize, rows, opt_steps = 3, 32, 2, 10, 100, 0
+    cfg = base_config(
+        "laws/conservation",
+        steps=generations,
+        log_every=max(1, generations // 10),
+        eval_every=generations,
+        checkpoint_every=generations,
+    )
+    cfg.system = ml_collections.ConfigDict({"name": system, "noise": 0.01, "window": 61, "seed": 0})
+    cfg.systems = ["harmonic", "pendulum", "coupled", "double_pendulum"]
+    if smoke:
+        cfg.systems = ["harmonic"]
+    cfg.search = ml_collections.ConfigDict(
+        {
+            "population_size": population,
+            "populations": islands,
+            "tournament_size": 10 if not smoke else 4,
+            "maxsize": maxsize,
+            "init_max_size": min(10, maxsize),
+            "parsimony_coefficient": 2e-3,
+            "optimize_top": 4 if not smoke else 2,
+            "optimizer_iterations": opt_steps,
+            "max_rows": rows,
+        }
+    )
+    return cfg

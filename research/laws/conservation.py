@@ -1,0 +1,319 @@
+"""Conserved quantities from motion data (Schmidt & Lipson, Science 2009).
+
+Systems are simulated with a JAX RK4 integrator (`integrate`); as from motion tracking, only
+the positions (angles) are observed, with Gaussian noise; they are smoothed and
+differentiated with Savitzky-Golay filters to estimate velocities and accelerations. The
+state variables are then (positions, velocities) and their time derivatives (velocities,
+accelerations).
+
+Fitness of a candidate f (`ConservationObjective`): for each pair of state variables (i, j),
+the ratio of time derivatives from the data, dx_i/dx_j, against the ratio f implies,
+-(df/dx_j + sum_{k != i, j} df/dx_k dx_k/dx_j) / (df/dx_i), with partial derivatives by
+`jax.grad` through the interpreter; score mean log(1 + |difference|) over rows and pairs.
+With two variables this is the paper's -(df/dx_j)/(df/dx_i); with more it uses the other
+observed derivatives so that exact conservation (grad f . x_dot = 0) scores zero.
+
+Guards against trivial and degenerate solutions (Hillar & Sommer 2012): a candidate must use
+every state variable and depend on each (a nonzero partial derivative on half the rows, so
+x - x does not count), and its gradient must not vanish (|grad f| > 1e-6 on 95% of the rows);
+otherwise its loss is raised by `TRIVIAL_PENALTY`. "Energy found" (`energy_found`) requires a
+Pareto candidate to be an affine function of the true Hamiltonian on random states of the
+data's bounding box (|Pearson r| > 0.9999), not merely constant along the recorded motion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from research.laws import expr as E
+
+TRIVIAL_PENALTY = 10.0
+# |Pearson r| with the true energy above which a candidate counts as the energy: the
+# small-angle pendulum energy omega**2 + 9.81*theta**2 reaches only 0.9985 on the box.
+ENERGY_R = 0.9999
+G_ACC = 9.81
+
+
+def integrate(f: Callable, y0: jax.Array, dt: float, steps: int) -> jax.Array:
+    """Classic RK4 for y' = f(y): states `[steps + 1, dim]`, starting with `y0`."""
+
+    def step(y, _):
+        k1 = f(y)
+        k2 = f(y + 0.5 * dt * k1)
+        k3 = f(y + 0.5 * dt * k2)
+        k4 = f(y + dt * k3)
+        y = y + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return y, y
+
+    _, ys = jax.lax.scan(step, y0, None, length=steps)
+    return jnp.concatenate([y0[None], ys])
+
+
+@dataclasses.dataclass(frozen=True)
+class System:
+    """A mechanical system: state (q, p-like velocities), dynamics and energy."""
+
+    name: str
+    positions: tuple[str, ...]
+    velocities: tuple[str, ...]
+    dynamics: Callable  # state [2d] -> derivative [2d]
+    energy: Callable  # states [n, 2d] -> [n] (numpy or jax)
+    energy_formula: str
+    initial_states: tuple[tuple[float, ...], ...]
+    operators: tuple[str, ...]
+    dt: float = 0.01
+    steps: int = 600
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.positions + self.velocities
+
+
+def _harmonic():
+    k = 2.0
+    return System(
+        "harmonic oscillator",
+        ("x",),
+        ("v",),
+        lambda s: jnp.stack([s[1], -k * s[0]]),
+        lambda s: 0.5 * s[..., 1] ** 2 + 0.5 * k * s[..., 0] ** 2,
+        "v**2/2 + x**2",
+        ((1.0, 0.0), (0.5, 1.0), (-1.5, 0.5)),
+        ("add", "sub", "mul", "square"),
+    )
+
+
+def _pendulum():
+    w2 = G_ACC  # g / l with l = 1 m
+    return System(
+        "pendulum",
+        ("theta",),
+        ("omega",),
+        lambda s: jnp.stack([s[1], -w2 * jnp.sin(s[0])]),
+        lambda s: 0.5 * s[..., 1] ** 2 - w2 * np.cos(s[..., 0]),
+        "omega**2/2 - 9.81*cos(theta)",
+        ((1.2, 0.0), (0.3, 2.0), (-0.8, -1.5)),
+        ("add", "sub", "mul", "sin", "cos", "square"),
+    )
+
+
+def _coupled():
+    k, kc = 1.0, 0.5
+    return System(
+        "coupled oscillators",
+        ("x1", "x2"),
+        ("v1", "v2"),
+        lambda s: jnp.stack(
+            [s[2], s[3], -k * s[0] + kc * (s[1] - s[0]), -k * s[1] - kc * (s[1] - s[0])]
+        ),
+        lambda s: (
+            0.5 * (s[..., 2] ** 2 + s[..., 3] ** 2)
+            + 0.5 * k * (s[..., 0] ** 2 + s[..., 1] ** 2)
+            + 0.5 * kc * (s[..., 0] - s[..., 1]) ** 2
+        ),
+        "(v1**2 + v2**2)/2 + (x1**2 + x2**2)/2 + (x1 - x2)**2/4",
+        ((1.0, 0.0, 0.0, 0.0), (0.0, 0.5, 0.5, 0.0), (-0.6, 0.8, 0.0, -0.4)),
+        ("add", "sub", "mul", "square"),
+        steps=800,
+    )
+
+
+def _double_pendulum_rhs(s):
+    t1, t2, w1, w2 = s[0], s[1], s[2], s[3]
+    g = G_ACC  # m1 = m2 = 1 kg, l1 = l2 = 1 m
+    d = t1 - t2
+    den = 3.0 - jnp.cos(2 * d)
+    a1 = (
+        -3 * g * jnp.sin(t1)
+        - g * jnp.sin(t1 - 2 * t2)
+        - 2 * jnp.sin(d) * (w2**2 + w1**2 * jnp.cos(d))
+    ) / den
+    a2 = 2 * jnp.sin(d) * (2 * w1**2 + 2 * g * jnp.cos(t1) + w2**2 * jnp.cos(d)) / den
+    return jnp.stack([w1, w2, a1, a2])
+
+
+def _double_pendulum_energy(s):
+    t1, t2, w1, w2 = s[..., 0], s[..., 1], s[..., 2], s[..., 3]
+    cos = jnp.cos if isinstance(s, jax.Array) else np.cos
+    return w1**2 + 0.5 * w2**2 + w1 * w2 * cos(t1 - t2) - 2 * G_ACC * cos(t1) - G_ACC * cos(t2)
+
+
+def _double_pendulum():
+    return System(
+        "double pendulum",
+        ("theta1", "theta2"),
+        ("omega1", "omega2"),
+        _double_pendulum_rhs,
+        _double_pendulum_energy,
+        "omega1**2 + omega2**2/2 + omega1*omega2*cos(theta1 - theta2) - 19.62*cos(theta1) "
+        "- 9.81*cos(theta2)",
+        ((0.6, 0.2, 0.0, 0.0), (-0.3, 0.5, 1.0, 0.0), (0.2, -0.4, 0.0, 1.5)),
+        ("add", "sub", "mul", "sin", "cos", "square"),
+        dt=0.005,
+        steps=1200,
+    )
+
+
+SYSTEMS: dict[str, Callable[[], System]] = {
+    "harmonic": _harmonic,
+    "pendulum": _pendulum,
+    "coupled": _coupled,
+    "double_pendulum": _double_pendulum,
+}
+
+
+def get_system(name: str) -> System:
+    if name not in SYSTEMS:
+        raise KeyError(f"unknown system {name!r}; available: {', '.join(SYSTEMS)}")
+    return SYSTEMS[name]()
+
+
+@dataclasses.dataclass
+class MotionData:
+    system: System
+    states: np.ndarray  # [n, 2d] estimated (smoothed) positions and velocities
+    derivatives: np.ndarray  # [n, 2d] estimated time derivatives
+    true_states: np.ndarray  # [n, 2d] the simulated states at the same times
+
+
+def simulate(system: System, noise: float = 0.01, window: int = 61, seed: int = 0) -> MotionData:
+    """Trajectories from every initial state, positions observed with noise of standard
+    deviation `noise` x their std, smoothed and differentiated (Savitzky-Golay, cubic,
+    `window` samples); half a window is dropped at each end (filter edge effects)."""
+    from scipy.signal import savgol_filter
+
+    if window % 2 == 0 or window < 5:
+        raise ValueError(f"window must be odd and >= 5, got {window}")
+    rng = np.random.default_rng(seed)
+    d = len(system.positions)
+    run = jax.jit(lambda y0: integrate(system.dynamics, y0, system.dt, system.steps))
+    states, derivs, truth = [], [], []
+    for y0 in system.initial_states:
+        ys = np.asarray(run(jnp.asarray(y0, jnp.float32)), np.float64)
+        q = ys[:, :d]
+        q_obs = q + rng.normal(0.0, noise * q.std(0) + 1e-12, size=q.shape)
+        q_s = savgol_filter(q_obs, window, 3, axis=0)
+        v_s = savgol_filter(q_obs, window, 3, deriv=1, delta=system.dt, axis=0)
+        a_s = savgol_filter(q_obs, window, 3, deriv=2, delta=system.dt, axis=0)
+        sl = slice(window // 2, len(ys) - window // 2)
+        states.append(np.concatenate([q_s, v_s], 1)[sl])
+        derivs.append(np.concatenate([v_s, a_s], 1)[sl])
+        truth.append(ys[sl])
+    return MotionData(system, np.concatenate(states), np.concatenate(derivs), np.concatenate(truth))
+
+
+def pair_weights(derivatives: np.ndarray, min_fraction: float = 0.1) -> np.ndarray:
+    """`[n, pairs]` row weights per pair (i < j): rows where |dx_j| is at least `min_fraction`
+    of its RMS (the data ratio dx_i / dx_j is meaningless where dx_j ~ 0)."""
+    n, v = derivatives.shape
+    rms = np.sqrt(np.mean(derivatives**2, 0)) + 1e-12
+    cols = []
+    for i in range(v):
+        for j in range(i + 1, v):
+            cols.append(np.abs(derivatives[:, j]) >= min_fraction * rms[j])
+    return np.stack(cols, 1).astype(np.float32)
+
+
+class ConservationObjective:
+    """Derivative-ratio loss (lower is better) of expressions over motion data.
+
+    data: `x [R, V]` states, `dx [R, V]` time derivatives, `w [R, pairs]` row weights.
+    """
+
+    def __init__(self, spec: E.Spec):
+        self.spec = spec
+
+    def __hash__(self):
+        return hash(("conservation", self.spec))
+
+    def __eq__(self, other):
+        return isinstance(other, ConservationObjective) and other.spec == self.spec
+
+    def gradients(self, tokens, consts, x):
+        """`[P, R, V]` partial derivatives of each expression at each row."""
+
+        def one(t, c):
+            return jax.grad(lambda xx: jnp.sum(E.evaluate(self.spec, t, c, xx)))(x)
+
+        return jax.vmap(one)(tokens, consts)
+
+    def __call__(self, tokens, consts, data):
+        x, dx, w = data["x"], data["dx"], data["w"]
+        V = x.shape[1]
+        g = self.gradients(tokens, consts, x)  # [P, R, V]
+        resid = jnp.sum(g * dx[None], axis=-1)  # df/dt along the data: [P, R]
+        terms, k = [], 0
+        for i in range(V):
+            for j in range(i + 1, V):
+                den = jnp.abs(g[..., i] * dx[None, :, j])
+                ok = den > 1e-12
+                diff = jnp.where(ok, jnp.abs(resid) / jnp.where(ok, den, 1.0), 1e6)
+                diff = jnp.minimum(diff, 1e6)
+                terms.append(jnp.sum(jnp.log1p(diff) * w[None, :, k], 1) / jnp.sum(w[:, k]))
+                k += 1
+        loss = jnp.mean(jnp.stack(terms), axis=0)
+        # trivial-solution guards
+        var_tokens = jnp.arange(E.FIRST_VAR, E.FIRST_VAR + V)
+        uses_all = jnp.all(jnp.any(tokens[:, :, None] == var_tokens[None, None], axis=1), axis=1)
+        gnorm = jnp.sqrt(jnp.sum(g**2, -1))
+        flat = jnp.mean((gnorm < 1e-6).astype(jnp.float32), 1) > 0.05
+        # a variable used only in a way that cancels (x - x) leaves f a function of fewer
+        depends = jnp.mean((jnp.abs(g) > 1e-6 * (gnorm[..., None] + 1e-30)).astype(jnp.float32), 1)
+        one_sided = jnp.any(depends < 0.5, axis=1)
+        bad = (~uses_all) | flat | one_sided | ~jnp.isfinite(loss)
+        return jnp.where(bad, TRIVIAL_PENALTY + jnp.where(jnp.isfinite(loss), loss, 0.0), loss)
+
+
+def search_data(md: MotionData, max_rows: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    idx = np.arange(len(md.states))
+    if len(idx) > max_rows:
+        idx = np.sort(rng.choice(len(idx), max_rows, replace=False))
+    w = pair_weights(md.derivatives)[idx]
+    return {
+        "x": jnp.asarray(md.states[idx], jnp.float32),
+        "dx": jnp.asarray(md.derivatives[idx], jnp.float32),
+        "w": jnp.asarray(w),
+        "num_vars": jnp.int32(md.states.shape[1]),
+    }
+
+
+def energy_found(
+    spec: E.Spec, tokens, consts, md: MotionData, samples: int = 2000, seed: int = 0
+) -> tuple[bool, float]:
+    """(found, |Pearson r|) between the candidate and the true energy on random states drawn
+    uniformly from the bounding box of the recorded states."""
+    rng = np.random.default_rng(seed)
+    lo, hi = md.true_states.min(0), md.true_states.max(0)
+    s = rng.uniform(lo, hi, size=(samples, len(lo)))
+    f = np.asarray(E.evaluate_jit(spec, jnp.asarray(tokens), jnp.asarray(consts), s, 2048))
+    h = np.asarray(md.system.energy(s), np.float64)
+    with np.errstate(all="ignore"):
+        f = f.astype(np.float64)
+        if not np.all(np.isfinite(f)) or not np.isfinite(np.std(f)) or np.std(f) < 1e-12:
+            return False, 0.0
+        r = abs(float(np.corrcoef(f, h)[0, 1]))
+    return (r > ENERGY_R, r) if np.isfinite(r) else (False, 0.0)
+
+
+def drift_along_motion(spec: E.Spec, tokens, consts, md: MotionData) -> float:
+    """Std of f along the recorded motion over its std on the bounding box (small = conserved
+    along the data but not constant everywhere)."""
+    rng = np.random.default_rng(1)
+    lo, hi = md.true_states.min(0), md.true_states.max(0)
+    s = rng.uniform(lo, hi, size=(2000, len(lo)))
+    ev = lambda a: np.asarray(  # noqa: E731
+        E.evaluate_jit(spec, jnp.asarray(tokens), jnp.asarray(consts), a, 2048), np.float64
+    )
+    along, box = ev(md.true_states), ev(s)
+    # per trajectory: the spread of f within each recorded trajectory
+    n_traj = len(md.system.initial_states)
+    with np.errstate(all="ignore"):
+        within = float(np.mean([p.std() for p in np.array_split(along, n_traj)]))
+        out = within / max(float(box.std()), 1e-12)
+    return out if np.isfinite(out) else float("nan")

@@ -1,0 +1,409 @@
+"""Expressions as fixed-size prefix token arrays, and a jitted interpreter over a population.
+
+An expression is `tokens [L] int32` in prefix order, padded with `PAD` (0) after its last node,
+plus `consts [L] float32` (the value of each `CONST` token at its own position). A population is
+`[P, L]` arrays, so one jitted call evaluates every expression on every data row.
+
+Token ids: 0 = PAD, 1 = CONST, 2 .. 2 + V - 1 = the variables x0 .. x{V-1}, then the operators of
+`Spec.ops` in order. Operators are protected so that any token sequence evaluates to a number:
+division by |b| < 1e-6 gives 1 (as in gplearn), log and sqrt act on |a|, exp and pow are
+clipped. The exported formula (sympy, LaTeX) is the plain mathematical one; protection only
+differs outside the functions' domains.
+
+Evaluation runs right to left: the value of node i is its operator applied to the values of its
+children, the first at i + 1 and the second just after the first's subtree, so every node's
+value is computed once (`[P, L, rows]` values, rows split in chunks to bound memory).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+PAD, CONST, FIRST_VAR = 0, 1, 2
+_EPS = 1e-6
+
+
+def _safe_div(a, b):
+    ok = jnp.abs(b) > _EPS
+    return jnp.where(ok, a / jnp.where(ok, b, 1.0), 1.0)
+
+
+def _safe_log(a):
+    ok = jnp.abs(a) > _EPS
+    return jnp.where(ok, jnp.log(jnp.abs(jnp.where(ok, a, 1.0))), 0.0)
+
+
+def _safe_sqrt(a):
+    ok = jnp.abs(a) > 1e-12
+    return jnp.where(ok, jnp.sqrt(jnp.abs(jnp.where(ok, a, 1.0))), 0.0)
+
+
+def _safe_exp(a):
+    return jnp.exp(jnp.clip(a, -50.0, 50.0))
+
+
+def _safe_pow(a, b):
+    ok = jnp.abs(a) > _EPS
+    la = jnp.log(jnp.abs(jnp.where(ok, a, 1.0)))
+    return jnp.where(ok, jnp.exp(jnp.clip(b * la, -50.0, 50.0)), 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Operator:
+    name: str
+    arity: int
+    jax_fn: Callable
+    sympy_fn: Callable
+
+
+def _sympy_ops() -> dict[str, Operator]:
+    import sympy as sp
+
+    return {
+        "add": Operator("add", 2, jnp.add, lambda a, b: a + b),
+        "sub": Operator("sub", 2, jnp.subtract, lambda a, b: a - b),
+        "mul": Operator("mul", 2, jnp.multiply, lambda a, b: a * b),
+        "div": Operator("div", 2, _safe_div, lambda a, b: a / b),
+        "pow": Operator("pow", 2, _safe_pow, lambda a, b: a**b),
+        "sin": Operator("sin", 1, jnp.sin, sp.sin),
+        "cos": Operator("cos", 1, jnp.cos, sp.cos),
+        "exp": Operator("exp", 1, _safe_exp, sp.exp),
+        "log": Operator("log", 1, _safe_log, sp.log),
+        "sqrt": Operator("sqrt", 1, _safe_sqrt, sp.sqrt),
+        "square": Operator("square", 1, jnp.square, lambda a: a**2),
+        "cube": Operator("cube", 1, lambda a: a * a * a, lambda a: a**3),
+        "abs": Operator("abs", 1, jnp.abs, sp.Abs),
+        "neg": Operator("neg", 1, jnp.negative, lambda a: -a),
+    }
+
+
+OPERATORS: dict[str, Operator] = _sympy_ops()
+# Names PySR and gplearn use for the same operators.
+ALIASES = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "^": "pow",
+    "**": "pow",
+    "plus": "add",
+    "minus": "sub",
+    "mult": "mul",
+    "times": "mul",
+    "inv": None,
+}
+DEFAULT_OPS = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sqrt", "square")
+
+
+def resolve_operators(names) -> tuple[str, ...]:
+    """Canonical operator names; an unknown name is an error listing the available ones."""
+    if isinstance(names, str):
+        raise TypeError(f"operators must be a list of names, got the string {names!r}")
+    out = []
+    for n in names:
+        canon = ALIASES.get(n, n) if isinstance(n, str) else n
+        if canon not in OPERATORS:
+            raise ValueError(
+                f"unknown operator {n!r}; available operators: {', '.join(OPERATORS)} "
+                f"(aliases: {', '.join(k for k, v in ALIASES.items() if v)})"
+            )
+        if canon not in out:
+            out.append(canon)
+    if not out:
+        raise ValueError(f"no operators given; choose from {', '.join(OPERATORS)}")
+    return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """The static shape of an expression language: operators, variable slots and length."""
+
+    ops: tuple[str, ...]
+    num_vars: int
+    max_len: int
+
+    @property
+    def num_tokens(self) -> int:
+        return FIRST_VAR + self.num_vars + len(self.ops)
+
+    @property
+    def first_op(self) -> int:
+        return FIRST_VAR + self.num_vars
+
+    def arity_table(self) -> np.ndarray:
+        """`[num_tokens]` arity of each token (PAD, CONST and variables: 0)."""
+        a = np.zeros(self.num_tokens, np.int32)
+        for k, name in enumerate(self.ops):
+            a[self.first_op + k] = OPERATORS[name].arity
+        return a
+
+    def token_name(self, t: int, names=None) -> str:
+        if t == PAD:
+            return "PAD"
+        if t == CONST:
+            return "C"
+        if t < self.first_op:
+            i = t - FIRST_VAR
+            return names[i] if names is not None else f"x{i}"
+        return self.ops[t - self.first_op]
+
+
+def arities(spec: Spec, tokens: jax.Array) -> jax.Array:
+    return jnp.asarray(spec.arity_table())[tokens]
+
+
+def sizes(tokens: jax.Array) -> jax.Array:
+    """Number of nodes (complexity) of each expression: `[..., L] -> [...]`."""
+    return jnp.sum(tokens != PAD, axis=-1)
+
+
+def subtree_ends(spec: Spec, tokens: jax.Array) -> jax.Array:
+    """`[L] -> [L]`: for each position i, one past the last node of the subtree rooted at i.
+
+    Positions at or beyond the expression's end map to themselves plus one.
+    """
+    L = tokens.shape[-1]
+    need = 1 - arities(spec, tokens)  # each node fills one slot and opens `arity`
+    csum = jnp.cumsum(need)
+    before = csum - need  # sum over k < i
+    # end(i) = first j >= i with csum[j] - before[i] == 1
+    j = jnp.arange(L)
+    hit = (j[None, :] >= j[:, None]) & ((csum[None, :] - before[:, None]) == 1)
+    first = jnp.argmax(hit, axis=1)
+    return jnp.where(hit.any(axis=1), first + 1, j + 1)
+
+
+def _eval_block(spec: Spec, tokens, consts, child1, child2, xt):
+    """Values of every node: tokens/consts/child `[P, L]`, `xt [V, R]` -> root values `[P, R]`."""
+    P, L = tokens.shape
+    R = xt.shape[1]
+    op_fns = [OPERATORS[n] for n in spec.ops]
+    var_idx = jnp.clip(tokens - FIRST_VAR, 0, spec.num_vars - 1)
+
+    def body(k, vals):
+        i = L - 1 - k
+        tok = tokens[:, i]
+        a = jnp.take_along_axis(vals, child1[:, i, None, None], axis=1)[:, 0]
+        b = jnp.take_along_axis(vals, child2[:, i, None, None], axis=1)[:, 0]
+        out = jnp.where((tok == CONST)[:, None], consts[:, i, None], 0.0)
+        out = jnp.where(
+            ((tok >= FIRST_VAR) & (tok < spec.first_op))[:, None], xt[var_idx[:, i]], out
+        )
+        for k_op, op in enumerate(op_fns):
+            v = op.jax_fn(a, b) if op.arity == 2 else op.jax_fn(a)
+            out = jnp.where((tok == spec.first_op + k_op)[:, None], v, out)
+        return jax.lax.dynamic_update_slice_in_dim(vals, out[:, None, :], i, axis=1)
+
+    vals = jnp.zeros((P, L, R), xt.dtype)
+    vals = jax.lax.fori_loop(0, L, body, vals)
+    return vals[:, 0]
+
+
+def child_indices(spec: Spec, tokens: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """First and second child positions `[..., L]` (clamped to L - 1 where absent)."""
+    L = tokens.shape[-1]
+    ends = jnp.vectorize(lambda t: subtree_ends(spec, t), signature="(l)->(l)")(tokens)
+    c1 = jnp.minimum(jnp.arange(L) + 1, L - 1) + jnp.zeros_like(tokens)
+    c2 = jnp.take_along_axis(ends, c1, axis=-1)
+    return c1, jnp.minimum(c2, L - 1)
+
+
+def evaluate(
+    spec: Spec, tokens: jax.Array, consts: jax.Array, x: jax.Array, chunk: int = 2048
+) -> jax.Array:
+    """Outputs `[P, R]` of expressions `tokens, consts [P, L]` on rows `x [R, V]`.
+
+    Non-finite outputs are returned as they are (the caller's loss treats them as failures).
+    Rows are evaluated in chunks of `chunk` to bound the `[P, L, chunk]` working memory.
+    """
+    squeeze = tokens.ndim == 1
+    if squeeze:
+        tokens, consts = tokens[None], consts[None]
+    c1, c2 = child_indices(spec, tokens)
+    xt = jnp.asarray(x).T.astype(consts.dtype)
+    R = xt.shape[1]
+    if R <= chunk:
+        out = _eval_block(spec, tokens, consts, c1, c2, xt)
+    else:
+        n = -(-R // chunk)
+        padded = jnp.pad(xt, ((0, 0), (0, n * chunk - R)))
+        blocks = padded.reshape(xt.shape[0], n, chunk).transpose(1, 0, 2)
+        out = jax.lax.map(lambda b: _eval_block(spec, tokens, consts, c1, c2, b), blocks)
+        out = out.transpose(1, 0, 2).reshape(tokens.shape[0], n * chunk)[:, :R]
+    return out[0] if squeeze else out
+
+
+evaluate_jit = jax.jit(evaluate, static_argnums=(0, 4))
+
+
+# --------------------------------------------------------------------------------------------
+# Host-side conversions
+
+
+def to_list(spec: Spec, tokens, consts) -> list[tuple[int, float]]:
+    t = np.asarray(tokens)
+    c = np.asarray(consts)
+    n = int((t != PAD).sum())
+    return [(int(t[i]), float(c[i])) for i in range(n)]
+
+
+def is_valid(spec: Spec, tokens) -> bool:
+    """True when `tokens` is one complete prefix expression followed only by padding."""
+    t = np.asarray(tokens)
+    ar = spec.arity_table()
+    open_slots = 1
+    for i, tok in enumerate(t):
+        if tok == PAD:
+            return open_slots == 0 and bool(np.all(t[i:] == PAD))
+        if open_slots == 0:
+            return False
+        open_slots += int(ar[tok]) - 1
+    return open_slots == 0
+
+
+def to_sympy(spec: Spec, tokens, consts, names=None, *, precision: int | None = None):
+    """The sympy expression of one prefix expression (variables named `names` or x0, x1, ...)."""
+    import sympy as sp
+
+    names = list(names) if names is not None else [f"x{i}" for i in range(spec.num_vars)]
+    syms = [sp.Symbol(n) for n in names]
+    items = to_list(spec, tokens, consts)
+    pos = 0
+
+    def build():
+        nonlocal pos
+        if pos >= len(items):
+            raise ValueError("incomplete expression: an operator is missing arguments")
+        tok, c = items[pos]
+        pos += 1
+        if tok == CONST:
+            return sp.Float(round(c, precision) if precision is not None else c)
+        if tok < spec.first_op:
+            return syms[tok - FIRST_VAR]
+        op = OPERATORS[spec.ops[tok - spec.first_op]]
+        args = [build() for _ in range(op.arity)]
+        return op.sympy_fn(*args)
+
+    return build()
+
+
+def from_sympy(spec: Spec, expr, names) -> tuple[np.ndarray, np.ndarray]:
+    """Encode a sympy expression into `(tokens [L], consts [L])` with this spec's operators.
+
+    Sums and products with many terms become chains of binary nodes; a - b is `add(a, neg b)`
+    or `sub` when available; integer powers 2 and 3 use `square` / `cube` when available, else
+    repeated `mul`; x**-1 is `div(1, x)`; other powers need `pow` (or `sqrt` for 1/2).
+    Raises ValueError when an operator the expression needs is not in `spec.ops`, or when the
+    encoding is longer than `spec.max_len`.
+    """
+    import sympy as sp
+
+    index = {n: i for i, n in enumerate(names)}
+    out: list[tuple[int, float]] = []
+
+    def op_token(name):
+        if name not in spec.ops:
+            raise ValueError(
+                f"the expression needs operator {name!r}, which is not among {spec.ops}"
+            )
+        return spec.first_op + spec.ops.index(name)
+
+    def emit_const(v):
+        out.append((CONST, float(v)))
+
+    def chain(name, args):
+        for _ in range(len(args) - 1):
+            out.append((op_token(name), 0.0))
+        for a in args:
+            enc(a)
+
+    def enc(e):
+        if e.is_Symbol:
+            if str(e) not in index:
+                raise ValueError(f"unknown variable {e} (known: {', '.join(names)})")
+            out.append((FIRST_VAR + index[str(e)], 0.0))
+        elif e.is_Number or e.is_NumberSymbol:
+            emit_const(float(e))
+        elif e.is_Add:
+            chain("add", list(e.args))
+        elif e.is_Mul:
+            args = list(e.args)
+            if args[0] == -1 and "neg" in spec.ops and len(args) > 1:
+                out.append((op_token("neg"), 0.0))
+                enc(sp.Mul(*args[1:]))
+                return
+            num = [a for a in args if not (a.is_Pow and a.exp.is_negative)]
+            den = [1 / a for a in args if a.is_Pow and a.exp.is_negative]
+            if den and "div" in spec.ops:
+                out.append((op_token("div"), 0.0))
+                enc(sp.Mul(*num) if num else sp.Integer(1))
+                enc(sp.Mul(*den))
+                return
+            chain("mul", args)
+        elif e.is_Pow:
+            base, ex = e.args
+            if ex == 2 and "square" in spec.ops:
+                out.append((op_token("square"), 0.0))
+                enc(base)
+            elif ex == 3 and "cube" in spec.ops:
+                out.append((op_token("cube"), 0.0))
+                enc(base)
+            elif ex == sp.Rational(1, 2) and "sqrt" in spec.ops:
+                out.append((op_token("sqrt"), 0.0))
+                enc(base)
+            elif ex.is_negative and "div" in spec.ops:
+                out.append((op_token("div"), 0.0))
+                emit_const(1.0)
+                enc(base ** (-ex))
+            elif ex.is_Integer and 2 <= int(ex) <= 4 and "pow" not in spec.ops:
+                chain("mul", [base] * int(ex))
+            else:
+                out.append((op_token("pow"), 0.0))
+                enc(base)
+                enc(ex)
+        elif isinstance(e, sp.Abs):
+            out.append((op_token("abs"), 0.0))
+            enc(e.args[0])
+        else:
+            fname = type(e).__name__.lower()
+            if fname not in OPERATORS or OPERATORS[fname].arity != len(e.args):
+                raise ValueError(f"cannot encode {type(e).__name__}: not an operator here")
+            out.append((op_token(fname), 0.0))
+            for a in e.args:
+                enc(a)
+
+    enc(sp.sympify(expr))
+    if len(out) > spec.max_len:
+        raise ValueError(
+            f"the expression has {len(out)} nodes, more than max_len={spec.max_len}; raise maxsize"
+        )
+    tokens = np.zeros(spec.max_len, np.int32)
+    consts = np.zeros(spec.max_len, np.float32)
+    for i, (t, c) in enumerate(out):
+        tokens[i], consts[i] = t, c
+    return tokens, consts
+
+
+def to_string(spec: Spec, tokens, consts, names=None) -> str:
+    """Prefix notation, e.g. `add(mul(x0, x1), 0.5)` (gplearn style)."""
+    items = to_list(spec, tokens, consts)
+    pos = 0
+
+    def build():
+        nonlocal pos
+        tok, c = items[pos]
+        pos += 1
+        if tok == CONST:
+            return f"{c:.6g}"
+        if tok < spec.first_op:
+            return spec.token_name(tok, names)
+        name = spec.ops[tok - spec.first_op]
+        args = [build() for _ in range(OPERATORS[name].arity)]
+        return f"{name}({', '.join(args)})"
+
+    return build() if items else ""

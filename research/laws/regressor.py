@@ -1,0 +1,485 @@
+"""`SymbolicRegressor`: a scikit-learn style estimator over the JAX genetic engine (or PySR).
+
+    from research.laws import SymbolicRegressor
+    model = SymbolicRegressor(population_size=1000, generations=40, random_state=0)
+    model.fit(X, y, variable_names=["m", "v"])
+    model.sympy(), model.latex(), model.predict(X), model.pareto_front, model.jax()(X)
+
+Parameter names follow gplearn (`population_size`, `generations`, `tournament_size`,
+`function_set`, `parsimony_coefficient`, `p_crossover`, `p_subtree_mutation`,
+`p_hoist_mutation`, `p_point_mutation`, `p_point_replace`, `const_range`, `random_state`) and
+PySR (`binary_operators`, `unary_operators`, `maxsize`, `populations`, `model_selection`,
+`equations_`, `sympy()`, `latex()`, `jax()`), so switching from either is a rename at most.
+
+The loss is the normalised mean squared error (MSE / var(y)); with `linear_scaling` (default,
+as in Operon and Keijzer 2003) each candidate g is scored after the least-squares fit
+y ~ a + b g, and the exported model is a + b g. The search runs on at most `max_rows` training
+rows (a fixed random subset); the Pareto front is re-scored on all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from research.laws import expr as E
+from research.laws import genetic as G
+
+
+class RegressionObjective:
+    """Normalised MSE of each expression on `data["x"] [R, V]`, `data["y"] [R]` -> `[P]`."""
+
+    def __init__(self, spec: E.Spec, linear_scaling: bool = True, chunk: int = 2048):
+        self.spec, self.linear_scaling, self.chunk = spec, bool(linear_scaling), int(chunk)
+
+    def _key(self):
+        return (self.spec, self.linear_scaling, self.chunk)
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __eq__(self, other):
+        return isinstance(other, RegressionObjective) and self._key() == other._key()
+
+    def __call__(self, tokens, consts, data):
+        out = E.evaluate(self.spec, tokens, consts, data["x"], self.chunk)
+        y = data["y"]
+        yc = y - jnp.mean(y)
+        var_y = jnp.maximum(jnp.mean(yc**2), 1e-30)
+        if self.linear_scaling:
+            fc = out - jnp.mean(out, axis=1, keepdims=True)
+            var_f = jnp.mean(fc**2, axis=1)
+            ok = var_f > 1e-12
+            b = jnp.where(ok, jnp.mean(fc * yc, axis=1) / jnp.where(ok, var_f, 1.0), 0.0)
+            resid = yc - b[:, None] * fc
+        else:
+            resid = y - out
+        return jnp.mean(resid**2, axis=1) / var_y
+
+
+def check_xy(X, y=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate and convert: `X [n, d]` finite, `y [n]` finite with the same n."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        raise ValueError(
+            f"X must be 2-D [samples, features], got shape {X.shape}; use X.reshape(-1, 1) "
+            "for a single feature"
+        )
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must be 2-D [samples, features] and non-empty, got {X.shape}")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(1))
+        raise ValueError(
+            f"X contains {int(bad.sum())} NaN or infinite values (rows {rows[:5].tolist()}"
+            f"{'...' if len(rows) > 5 else ''}); drop or impute those rows"
+        )
+    if y is None:
+        return X, None
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D [samples], got shape {y.shape}")
+    if len(y) != len(X):
+        raise ValueError(
+            f"X and y have different numbers of samples: X has {len(X)} rows, y has {len(y)}"
+        )
+    bad = ~np.isfinite(y)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"y contains {int(bad.sum())} NaN or infinite values (rows {rows[:5].tolist()}"
+            f"{'...' if len(rows) > 5 else ''}); drop those rows"
+        )
+    return X, y
+
+
+class SymbolicRegressor:
+    """Symbolic regression by genetic programming on the JAX interpreter (see module doc)."""
+
+    def __init__(
+        self,
+        population_size: int = 1000,
+        generations: int = 20,
+        populations: int = 4,
+        tournament_size: int = 10,
+        binary_operators=("+", "-", "*", "/"),
+        unary_operators=("sin", "cos", "exp", "log", "sqrt", "square"),
+        function_set=None,
+        maxsize: int = 30,
+        init_max_size: int = 12,
+        parsimony_coefficient: float = 1e-3,
+        p_crossover: float = 0.6,
+        p_subtree_mutation: float = 0.1,
+        p_hoist_mutation: float = 0.05,
+        p_point_mutation: float = 0.15,
+        p_point_replace: float = 0.1,
+        const_range=(-2.0, 2.0),
+        migration_every: int = 5,
+        migrants: int = 5,
+        optimize_top: int = 8,
+        optimizer_iterations: int = 20,
+        optimize_lr: float = 0.05,
+        linear_scaling: bool = True,
+        max_rows: int = 1000,
+        max_vars: int | None = None,
+        model_selection: str = "best",
+        backend: str = "jax",
+        random_state: int = 0,
+        workdir: str | None = None,
+        verbose: bool = False,
+    ):
+        self.population_size = population_size
+        self.generations = generations
+        self.populations = populations
+        self.tournament_size = tournament_size
+        self.binary_operators = binary_operators
+        self.unary_operators = unary_operators
+        self.function_set = function_set
+        self.maxsize = maxsize
+        self.init_max_size = init_max_size
+        self.parsimony_coefficient = parsimony_coefficient
+        self.p_crossover = p_crossover
+        self.p_subtree_mutation = p_subtree_mutation
+        self.p_hoist_mutation = p_hoist_mutation
+        self.p_point_mutation = p_point_mutation
+        self.p_point_replace = p_point_replace
+        self.const_range = const_range
+        self.migration_every = migration_every
+        self.migrants = migrants
+        self.optimize_top = optimize_top
+        self.optimizer_iterations = optimizer_iterations
+        self.optimize_lr = optimize_lr
+        self.linear_scaling = linear_scaling
+        self.max_rows = max_rows
+        self.max_vars = max_vars
+        self.model_selection = model_selection
+        self.backend = backend
+        self.random_state = random_state
+        self.workdir = workdir
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------------------- set-up
+
+    def operators(self) -> tuple[str, ...]:
+        names = (
+            self.function_set
+            if self.function_set is not None
+            else (*self.binary_operators, *self.unary_operators)
+        )
+        return E.resolve_operators(names)
+
+    def search_params(self, num_features: int) -> G.SearchParams:
+        """The engine's static parameters for data with `num_features` columns."""
+        if int(self.generations) < 1:
+            raise ValueError(
+                f"generations must be >= 1, got {self.generations}: a budget of zero searches "
+                "nothing"
+            )
+        if int(self.population_size) < 1:
+            raise ValueError(
+                f"population_size must be >= 1, got {self.population_size}: a budget of zero "
+                "searches nothing"
+            )
+        if self.populations < 1 or self.population_size % self.populations:
+            raise ValueError(
+                f"population_size={self.population_size} must be a positive multiple of "
+                f"populations={self.populations} (the islands have equal sizes)"
+            )
+        if self.model_selection not in ("best", "accuracy"):
+            raise ValueError(
+                f"model_selection must be 'best' or 'accuracy', got {self.model_selection!r}"
+            )
+        num_vars = int(self.max_vars or num_features)
+        if num_vars < num_features:
+            raise ValueError(f"max_vars={self.max_vars} is below the {num_features} features")
+        spec = E.Spec(self.operators(), num_vars, int(self.maxsize))
+        return G.SearchParams(
+            spec=spec,
+            islands=int(self.populations),
+            island_size=int(self.population_size) // int(self.populations),
+            tournament_size=int(self.tournament_size),
+            p_crossover=float(self.p_crossover),
+            p_subtree_mutation=float(self.p_subtree_mutation),
+            p_hoist_mutation=float(self.p_hoist_mutation),
+            p_point_mutation=float(self.p_point_mutation),
+            p_point_replace=float(self.p_point_replace),
+            parsimony=float(self.parsimony_coefficient),
+            init_max_size=min(int(self.init_max_size), int(self.maxsize)),
+            max_size=int(self.maxsize),
+            const_range=tuple(float(c) for c in self.const_range),
+            elite=1,
+            migration_every=int(self.migration_every),
+            migrants=int(self.migrants) if self.populations > 1 else 0,
+            optimize_top=int(self.optimize_top),
+            optimize_steps=int(self.optimizer_iterations),
+            optimize_lr=float(self.optimize_lr),
+        )
+
+    def search_data(self, X: np.ndarray, y: np.ndarray, num_vars: int) -> dict:
+        """The device arrays the search sees: at most `max_rows` rows, columns padded."""
+        idx = subsample_indices(len(X), int(self.max_rows), self.random_state)
+        x = np.zeros((len(idx), num_vars), np.float32)
+        x[:, : X.shape[1]] = X[idx]
+        return {
+            "x": jnp.asarray(x),
+            "y": jnp.asarray(y[idx], jnp.float32),
+            "num_vars": jnp.int32(X.shape[1]),
+        }
+
+    # ---------------------------------------------------------------------------- fit
+
+    def fit(self, X, y, variable_names=None) -> SymbolicRegressor:
+        """Search for expressions of the columns of `X [n, d]` that predict `y [n]`."""
+        if self.backend == "pysr":
+            from research.laws.pysr_backend import fit_pysr
+
+            return fit_pysr(self, X, y, variable_names)
+        if self.backend != "jax":
+            raise ValueError(f"unknown backend {self.backend!r}; choose 'jax' or 'pysr'")
+        X, y = check_xy(X, y)
+        names = self._names(X.shape[1], variable_names)
+        params = self.search_params(X.shape[1])
+        objective = RegressionObjective(params.spec, self.linear_scaling)
+        data = self.search_data(X, y, params.spec.num_vars)
+        if self.workdir is not None:
+            from research.laws.experiments import regression_config, run_regression_in_loop
+
+            config = regression_config(self, params)
+            state = run_regression_in_loop(config, X, y, Path(self.workdir))
+        else:
+            report = None
+            if self.verbose:
+                report = lambda g, m: print(  # noqa: E731
+                    f"generation {g + 1}: best loss {float(m['loss']):.4g}, "
+                    f"mean size {float(m['mean_size']):.1f}"
+                )
+            state = run_search(
+                params, objective, data, int(self.generations), self.random_state, report
+            )
+        self._finish(params, state, X, y, names)
+        return self
+
+    def _names(self, d: int, names) -> list[str]:
+        if names is None:
+            return [f"x{i}" for i in range(d)]
+        names = [str(n) for n in names]
+        if len(names) != d:
+            raise ValueError(f"{len(names)} variable_names for {d} features")
+        return names
+
+    def _finish(self, params, state, X, y, names):
+        self.params_ = params
+        self.state_ = jax.device_get(state)
+        self.variable_names_ = names
+        self.n_features_in_ = X.shape[1]
+        self.equations_ = self._score_front(X, y)
+        self.best_index_ = select_model(self.equations_, self.model_selection)
+
+    def _raw_outputs(self, tokens, consts, X) -> np.ndarray:
+        x = np.zeros((len(X), self.params_.spec.num_vars), np.float32)
+        x[:, : X.shape[1]] = X
+        out = E.evaluate_jit(self.params_.spec, jnp.asarray(tokens), jnp.asarray(consts), x, 2048)
+        return np.asarray(out, np.float64)
+
+    def _score_front(self, X, y) -> list[dict]:
+        st = self.state_
+        front = G.pareto_front(st["hof_loss"], self.params_.max_size)
+        rows = []
+        var_y = max(float(np.var(y)), 1e-300)
+        for s in front:
+            t, c = st["hof_tokens"][s], st["hof_consts"][s]
+            g = self._raw_outputs(t, c, X)
+            a, b = 0.0, 1.0
+            if self.linear_scaling:
+                a, b = linear_fit(g, y)
+            pred = a + b * g
+            loss = float(np.mean((y - pred) ** 2) / var_y) if np.all(np.isfinite(pred)) else np.inf
+            rows.append(
+                {
+                    "complexity": int(s),
+                    "loss": loss,
+                    "equation": E.to_string(self.params_.spec, t, c, self.variable_names_),
+                    "tokens": np.asarray(t),
+                    "consts": np.asarray(c),
+                    "scale": (a, b),
+                }
+            )
+        for k, r in enumerate(rows):  # PySR's score: -d log(loss) / d complexity
+            if k == 0:
+                r["score"] = 0.0
+            else:
+                prev = rows[k - 1]
+                l0, l1 = max(prev["loss"], 1e-300), max(r["loss"], 1e-300)
+                r["score"] = float(-math.log(l1 / l0) / (r["complexity"] - prev["complexity"]))
+        return rows
+
+    # ---------------------------------------------------------------------------- outputs
+
+    def _check_fitted(self):
+        if not hasattr(self, "equations_"):
+            raise RuntimeError("this SymbolicRegressor is not fitted yet; call fit(X, y) first")
+        if not self.equations_:
+            raise RuntimeError("the search found no finite expression; raise generations")
+
+    def _row(self, index):
+        self._check_fitted()
+        return self.equations_[self.best_index_ if index is None else index]
+
+    @property
+    def pareto_front(self) -> list[dict]:
+        """Pareto front of complexity vs loss: dicts with complexity, loss, score, equation,
+        sympy (simplified) and latex, simplest first."""
+        self._check_fitted()
+        return [
+            {
+                "complexity": r["complexity"],
+                "loss": r["loss"],
+                "score": r["score"],
+                "equation": r["equation"],
+                "sympy": self.sympy(k),
+                "latex": self.latex(k),
+            }
+            for k, r in enumerate(self.equations_)
+        ]
+
+    def sympy(self, index: int | None = None, simplify: bool = True, precision: int = 6):
+        """The selected (or `index`-th Pareto) model as a sympy expression."""
+        import sympy as sp
+
+        r = self._row(index)
+        g = E.to_sympy(self.params_.spec, r["tokens"], r["consts"], self.variable_names_)
+        a, b = r["scale"]
+        e = g if (a, b) == (0.0, 1.0) else sp.Float(a) + sp.Float(b) * g
+        e = round_floats(e, precision)
+        return simplify_safely(e) if simplify else e
+
+    def latex(self, index: int | None = None) -> str:
+        import sympy as sp
+
+        return sp.latex(self.sympy(index))
+
+    def jax(self, index: int | None = None):
+        """A jittable function `X [n, d] -> [n]` of the selected model (protected operators)."""
+        r = self._row(index)
+        spec = self.params_.spec
+        t, c = jnp.asarray(r["tokens"]), jnp.asarray(r["consts"])
+        a, b = r["scale"]
+        d = self.n_features_in_
+
+        @jax.jit
+        def f(X):
+            X = jnp.asarray(X, jnp.float32)
+            x = jnp.pad(X, ((0, 0), (0, spec.num_vars - d)))
+            return a + b * E.evaluate(spec, t, c, x)
+
+        return f
+
+    def predict(self, X, index: int | None = None) -> np.ndarray:
+        """Predictions `[n]` of the selected (or `index`-th Pareto) model."""
+        self._check_fitted()
+        X, _ = check_xy(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features; the model was fit on {self.n_features_in_}"
+            )
+        r = self._row(index)
+        a, b = r["scale"]
+        return a + b * self._raw_outputs(r["tokens"], r["consts"], X)
+
+    def score(self, X, y) -> float:
+        """R^2 of the selected model on (X, y)."""
+        X, y = check_xy(X, y)
+        return r2_score(y, self.predict(X))
+
+
+def run_search(params, objective, data, generations: int, seed: int, callback=None) -> dict:
+    """Generations of the engine from a seed, with the keys `frontier.loop` would draw."""
+    from frontier.loop import INIT_KEY, TRAIN_KEY
+
+    base = jax.random.key(seed)
+    state = G.init_state_jit(params, objective, data, jax.random.fold_in(base, INIT_KEY))
+    train_key = jax.random.fold_in(base, TRAIN_KEY)
+    for g in range(generations):
+        state, metrics = G.generation_jit(
+            params, objective, state, data, jax.random.fold_in(train_key, g)
+        )
+        if callback is not None:
+            callback(g, jax.device_get(metrics))
+    return state
+
+
+def subsample_indices(n: int, max_rows: int, seed: int) -> np.ndarray:
+    """The sorted rows a search uses: all of them, or `max_rows` drawn without replacement."""
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+    if n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
+
+
+def linear_fit(g: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares a, b of y ~ a + b g (b = 0 when g is constant or not finite)."""
+    if not np.all(np.isfinite(g)):
+        return float(np.mean(y)), 0.0
+    gc = g - g.mean()
+    var = float(np.mean(gc**2))
+    if var <= 1e-12 * max(1.0, float(np.mean(g**2))):
+        return float(np.mean(y)), 0.0
+    b = float(np.mean(gc * (y - y.mean())) / var)
+    return float(y.mean() - b * g.mean()), b
+
+
+def select_model(rows: list[dict], how: str) -> int:
+    """'accuracy': the lowest loss; 'best': the simplest within 1.5x of the lowest loss (or
+    below 1e-9, where float32 rounding makes all exact fits equal)."""
+    if not rows:
+        return 0
+    losses = np.asarray([r["loss"] for r in rows])
+    if how == "accuracy":
+        return int(np.argmin(losses))
+    threshold = max(1.5 * float(np.min(losses)), 1e-9)
+    return int(np.flatnonzero(losses <= threshold)[0])
+
+
+def round_floats(e, digits: int):
+    import sympy as sp
+
+    return e.xreplace({n: sp.Float(round(float(n), digits)) for n in e.atoms(sp.Float)})
+
+
+def simplify_safely(e, seconds: float = 5.0):
+    """sympy.simplify with a time limit (alarm signal; in other threads: no limit)."""
+    import signal
+    import threading
+
+    import sympy as sp
+
+    if threading.current_thread() is not threading.main_thread():
+        return sp.simplify(e)
+
+    def on_alarm(*_):
+        raise TimeoutError
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return sp.simplify(e)
+    except TimeoutError:
+        return e
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def r2_score(y, pred) -> float:
+    y, pred = np.asarray(y, np.float64), np.asarray(pred, np.float64)
+    if not np.all(np.isfinite(pred)):
+        return -np.inf
+    ss = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((y - pred) ** 2)) / max(ss, 1e-300)

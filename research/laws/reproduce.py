@@ -1,0 +1,304 @@
+"""`frontier reproduce laws/feynman` and `frontier reproduce laws/conservation`.
+
+laws/feynman (configs/laws/feynman.py): for the first `benchmark.num_equations` equations of
+the bundled AI Feynman table, generate 10,000 points (noise `data.noise`), run our engine and
+gplearn with the same population, generations and training rows, and score both with
+SRBench's criteria (symbolic solution; accuracy solution = test R^2 > 0.999). Tables: solution
+rates beside SRBench's published rates (context: other methods, other budgets), and per
+equation wall time and outcome. gplearn is optional (`pip install -e '.[bench]'`): when it is
+missing the table says so and only our rows are measured.
+
+laws/conservation (configs/laws/conservation.py): for each system, the derivative-ratio
+search through `frontier.loop` (resumable), then its Pareto front and whether a candidate is
+the energy (an affine function of the true Hamiltonian on random states, |r| > 0.9999).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import frontier
+from frontier.config import configs_root, load_config
+from frontier.report import Row, Table
+from research.laws.baselines import fit_gplearn, gplearn_available, program_to_sympy
+from research.laws.feynman import (
+    SRBENCH_SYMBOLIC_RATES,
+    accuracy_solution,
+    load_equations,
+    make_dataset,
+    r2,
+    symbolic_solution,
+)
+from research.laws.regressor import subsample_indices
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_feynman_equation(eq, config, seed: int) -> dict:
+    """Ours (and gplearn when available and enabled) on one equation: a result dict."""
+    from research.laws.experiments import estimator_from_config
+
+    d = config.data
+    ds = make_dataset(eq, int(d.num_points), float(d.noise), int(d.seed))
+    out = {"equation": eq.name, "formula": eq.formula}
+    est = estimator_from_config(config.search, random_state=seed)
+    est.generations = int(config.train.steps)
+    started = time.perf_counter()
+    est.fit(ds.x_train, ds.y_train, eq.names)
+    out["ours_seconds"] = time.perf_counter() - started
+    model = est.sympy()
+    out["ours_model"] = str(model)
+    out["ours_r2"] = r2(ds.y_test, est.predict(ds.x_test))
+    out["ours_accuracy"] = accuracy_solution(ds.y_test, est.predict(ds.x_test))
+    out["ours_symbolic"] = symbolic_solution(model, eq.sympy(), eq.names)
+    b = config.benchmark
+    if b.gplearn and gplearn_available():
+        idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
+        started = time.perf_counter()
+        g = fit_gplearn(
+            ds.x_train[idx],
+            ds.y_train[idx],
+            population_size=int(b.gplearn_population),
+            generations=int(b.gplearn_generations),
+            tournament_size=int(b.gplearn_tournament_size),
+            random_state=seed,
+        )
+        out["gplearn_seconds"] = time.perf_counter() - started
+        pred = g.predict(ds.x_test)
+        out["gplearn_r2"] = r2(ds.y_test, pred)
+        out["gplearn_accuracy"] = accuracy_solution(ds.y_test, pred)
+        out["gplearn_program"] = str(g._program)
+        try:
+            gm = program_to_sympy(str(g._program), eq.names)
+            out["gplearn_model"] = str(gm)
+            out["gplearn_symbolic"] = symbolic_solution(gm, eq.sympy(), eq.names)
+        except (TypeError, ValueError, SyntaxError) as err:  # an unparsable program: not solved
+            out["gplearn_model"] = f"<unparsed: {err}>"
+            out["gplearn_symbolic"] = False
+    return out
+
+
+@frontier.reproduction(
+    "laws/feynman", "Feynman equations: SRBench solution rates, ours vs gplearn (same budget)"
+)
+def reproduce_feynman(workdir: Path, *, smoke: bool = False, seeds: int | None = None):
+    workdir = Path(workdir)
+    spec = str(configs_root() / "laws" / "feynman.py") + (":smoke" if smoke else "")
+    config = load_config(spec)
+    eqs = load_equations()[: int(config.benchmark.num_equations)]
+    with_gplearn = bool(config.benchmark.gplearn) and gplearn_available()
+    results = []
+    started = time.perf_counter()
+    for eq in eqs:
+        r = run_feynman_equation(eq, config, int(config.seed))
+        results.append(r)
+        _log(
+            f"  {eq.name}: ours S={r['ours_symbolic']} A={r['ours_accuracy']} "
+            f"({r['ours_seconds']:.1f} s) {r['ours_model']}"
+            + (
+                f" | gplearn S={r['gplearn_symbolic']} A={r['gplearn_accuracy']} "
+                f"({r['gplearn_seconds']:.1f} s)"
+                if "gplearn_seconds" in r
+                else ""
+            )
+        )
+    total = time.perf_counter() - started
+    (workdir / "feynman_results.json").write_text(json.dumps(results, indent=1, default=str))
+    return feynman_tables(results, config, total, with_gplearn)
+
+
+def rescore_feynman(results: list[dict]) -> list[dict]:
+    """Recompute the symbolic-solution flags of stored results with the current criterion
+    (from the stored model strings; gplearn's from its raw program when stored, else from
+    its sympy string with log and sqrt made protected as gplearn's are)."""
+    import sympy as sp
+
+    from research.laws.feynman import get_equation
+
+    out = []
+    for r in results:
+        r = dict(r)
+        eq = get_equation(r["equation"])
+        truth = eq.sympy()
+        local = {n: sp.Symbol(n) for n in eq.names}
+        ours = sp.sympify(r["ours_model"], locals=local)
+        r["ours_symbolic"] = symbolic_solution(ours, truth, eq.names)
+        if "gplearn_model" in r:
+            if "gplearn_program" in r:
+                gm = program_to_sympy(r["gplearn_program"], eq.names)
+            elif r["gplearn_model"].startswith("<unparsed"):
+                gm = None
+            else:
+                gm = sp.sympify(r["gplearn_model"], locals=local)
+                gm = gm.replace(sp.log, lambda a: sp.log(sp.Abs(a)))
+                gm = gm.replace(
+                    lambda e: e.is_Pow and e.exp == sp.Rational(1, 2),
+                    lambda e: sp.sqrt(sp.Abs(e.base)),
+                )
+            r["gplearn_symbolic"] = gm is not None and symbolic_solution(gm, truth, eq.names)
+        out.append(r)
+    return out
+
+
+def feynman_tables(results, config, total: float, with_gplearn: bool) -> list[Table]:
+    """The two tables of laws/feynman from per-equation result dicts."""
+    n = len(results)
+    budget = (
+        f"population {config.search.population_size} ({config.search.populations} islands), "
+        f"{config.train.steps} generations, {config.search.max_rows} training rows, maxsize "
+        f"{config.search.maxsize}, noise {config.data.noise}"
+    )
+
+    def rate_rows(method, key, ref_sym=None):
+        return [
+            Row(
+                method,
+                "symbolic solution rate",
+                [float(r[f"{key}_symbolic"]) for r in results],
+                ref_sym,
+                ci="normal",
+            ),
+            Row(
+                method,
+                "accuracy solution rate (test R^2 > 0.999)",
+                [float(r[f"{key}_accuracy"]) for r in results],
+                ci="normal",
+            ),
+        ]
+
+    rows = rate_rows("ours (JAX GP)", "ours")
+    notes = [
+        f"{n} equations of the bundled AI Feynman table; budget per equation and method: "
+        f"{budget}. Wall time {total / 60:.1f} min on a shared 2-core CPU.",
+        "Reference column: SRBench's published symbolic solution rate at noise 0 on "
+        "Feynman + Strogatz (130 problems, much larger budgets) for the same method; no "
+        "reference exists for our engine. Published context: "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in SRBENCH_SYMBOLIC_RATES.items())
+        + ".",
+        "Ours uses linear scaling and gradient constant optimisation (Adam, "
+        f"{config.search.optimizer_iterations} steps) on the best {config.search.optimize_top} "
+        "children of each island per generation (extra evaluations gplearn does not make).",
+    ]
+    if with_gplearn:
+        rows += rate_rows("gplearn", "gplearn", SRBENCH_SYMBOLIC_RATES["gplearn"])
+    else:
+        notes.append(
+            "gplearn is NOT installed (or disabled in the config): its rows are missing. "
+            "Install the bench extra: pip install -e '.[bench]'."
+        )
+    rates = Table(
+        f"Feynman equations: SRBench solution rates (noise {float(config.data.noise):.3g})",
+        rows,
+        reference_name="SRBench published",
+        metric="fraction of equations solved (mean, 95% CI over equations)",
+        notes=notes,
+    )
+    time_rows = []
+    for r in results:
+        note = (
+            f"ours S={'y' if r['ours_symbolic'] else 'n'} A={'y' if r['ours_accuracy'] else 'n'}"
+            f" R2={r['ours_r2']:.4f}"
+        )
+        if "gplearn_seconds" in r:
+            note += (
+                f"; gplearn S={'y' if r['gplearn_symbolic'] else 'n'} "
+                f"A={'y' if r['gplearn_accuracy'] else 'n'} R2={r['gplearn_r2']:.4f}"
+            )
+        time_rows.append(
+            Row(
+                r["equation"],
+                r["formula"],
+                [r["ours_seconds"]],
+                r.get("gplearn_seconds"),
+                note=note,
+            )
+        )
+    times = Table(
+        "Feynman equations: wall time per equation (s), ours vs gplearn, and outcomes",
+        time_rows,
+        reference_name="gplearn",
+        metric="seconds (ours includes one-off compilation on the first equation)",
+        lower_is_better=True,
+        digits=1,
+        notes=["S = symbolic solution, A = accuracy solution; models in feynman_results.json"],
+    )
+    return [rates, times]
+
+
+@frontier.reproduction(
+    "laws/conservation", "Conserved quantities from motion (Schmidt & Lipson 2009)"
+)
+def reproduce_conservation(workdir: Path, *, smoke: bool = False, seeds: int | None = None):
+    import jax
+
+    from frontier.loop import train
+    from research.laws.experiments import ConservationExperiment, conservation_front
+
+    workdir = Path(workdir)
+    spec = str(configs_root() / "laws" / "conservation.py") + (":smoke" if smoke else "")
+    base = load_config(spec)
+    found_rows, front_rows, summary = [], [], {}
+    for name in base.systems:
+        config = load_config(spec, [f"system.name={name!r}"])
+        started = time.perf_counter()
+        exp = ConservationExperiment(config)
+        result = train(config, workdir / name, progress=False, experiment=exp)
+        seconds = time.perf_counter() - started
+        state = jax.tree.map(lambda v: np.asarray(v)[0], result.state)
+        front = conservation_front(exp.params, state, exp.md)
+        summary[name] = {"seconds": seconds, "front": front}
+        found = [r for r in front if r["energy_found"]]
+        best_r = max((r["energy_r"] for r in front), default=0.0)
+        note = (
+            f"energy found at complexity {found[0]['complexity']}: {found[0]['sympy']}"
+            if found
+            else f"not found (best |r| {best_r:.3f})"
+        )
+        found_rows.append(
+            Row(exp.system.name, "energy on the Pareto front", [float(bool(found))], 1.0, note=note)
+        )
+        for r in front:
+            front_rows.append(
+                Row(
+                    exp.system.name,
+                    f"c={r['complexity']}: {r['sympy']}",
+                    [r["loss"]],
+                    note=f"energy |r| {r['energy_r']:.4f}{' (energy)' if r['energy_found'] else ''}"
+                    f", drift {r['drift']:.2g}",
+                )
+            )
+        _log(f"  {name}: {note} ({seconds:.0f} s)")
+    (workdir / "conservation_results.json").write_text(json.dumps(summary, indent=1))
+    s = base.search
+    budget = (
+        f"population {s.population_size} ({s.populations} islands), {base.train.steps} "
+        f"generations, {s.max_rows} rows, maxsize {s.maxsize}, position noise "
+        f"{base.system.noise} x std, Savitzky-Golay window {base.system.window}"
+    )
+    return [
+        Table(
+            "Conserved quantities: energy found (Schmidt & Lipson 2009 found it in every system)",
+            found_rows,
+            reference_name="paper",
+            metric="1 = a Pareto candidate is an affine function of the energy (|r| > 0.9999)",
+            notes=[f"Budget per system: {budget}."],
+        ),
+        Table(
+            "Conserved quantities: Pareto fronts (derivative-ratio loss, lower is better)",
+            front_rows,
+            reference_name="paper",
+            metric="mean log(1 + |ratio difference|) over rows and variable pairs",
+            lower_is_better=True,
+            notes=[
+                "drift = std of f within each recorded trajectory / std of f on random states "
+                "of the bounding box (small: conserved along the motion, not constant)."
+            ],
+        ),
+    ]

@@ -1,0 +1,149 @@
+"""The token encoding, the interpreter and the genetic operators."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import sympy as sp
+
+from research.laws import expr as E
+from research.laws import genetic as G
+
+ALL_OPS = tuple(E.OPERATORS)
+SPEC = E.Spec(ALL_OPS, 3, 24)
+NAMES = ["a", "b", "c"]
+a, b, c = sp.symbols("a b c")
+
+
+def _eval(spec, exprs, x):
+    enc = [E.from_sympy(spec, e, NAMES) for e in exprs]
+    t = jnp.asarray(np.stack([e[0] for e in enc]))
+    k = jnp.asarray(np.stack([e[1] for e in enc]))
+    return np.asarray(E.evaluate_jit(spec, t, k, jnp.asarray(x, jnp.float32), 64))
+
+
+def test_interpreter_matches_sympy_for_every_operator():
+    exprs = [
+        a + b * c,
+        a - b / c,
+        a**b,
+        sp.sin(a) * sp.cos(b),
+        sp.exp(a / 3) + sp.log(b),
+        sp.sqrt(a) + b**2 + c**3,
+        sp.Abs(a - b) - c,
+        -(a * 2.5) + 1,
+    ]
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.5, 2.0, size=(100, 3))  # rows split over two chunks of 64
+    out = _eval(SPEC, exprs, x)
+    assert out.shape == (len(exprs), 100)
+    for k, e in enumerate(exprs):
+        want = sp.lambdify([a, b, c], e, "numpy")(*x.T)
+        np.testing.assert_allclose(out[k], want, rtol=2e-5, atol=1e-5, err_msg=str(e))
+
+
+def test_protected_operators_stay_finite_with_finite_gradients():
+    spec = E.Spec(("div", "log", "sqrt", "exp", "pow"), 1, 4)
+    x = jnp.asarray([[0.0], [-4.0], [1e30]], jnp.float32)
+    tok = lambda op, *args: [spec.first_op + spec.ops.index(op), *args]  # noqa: E731
+    X = E.FIRST_VAR
+    progs = [tok("div", E.CONST, X), tok("log", X), tok("sqrt", X), tok("exp", X)]
+    t = jnp.asarray([p + [0] * (4 - len(p)) for p in progs], jnp.int32)
+    k = jnp.where(t == E.CONST, 2.0, 0.0)
+    out = np.asarray(E.evaluate(spec, t, k, x))
+    assert np.all(np.isfinite(out))
+    assert out[0, 0] == 1.0  # 2 / 0 -> 1, as in gplearn
+    assert out[1, 0] == 0.0  # log(0) -> 0
+    assert out[2, 1] == pytest.approx(2.0)  # sqrt(|-4|)
+    g = jax.grad(lambda kk: jnp.sum(E.evaluate(spec, t, kk, x[:2])))(k)
+    assert np.all(np.isfinite(np.asarray(g)))
+
+
+def _ends_reference(spec, tokens):
+    ar = spec.arity_table()
+    out = []
+    for i in range(len(tokens)):
+        need, j = 1, i
+        while need and j < len(tokens) and tokens[j] != E.PAD:
+            need += ar[tokens[j]] - 1
+            j += 1
+        out.append(j if tokens[i] != E.PAD else i + 1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def params():
+    return G.SearchParams(
+        spec=E.Spec(("add", "mul", "sin", "div"), 3, 12),
+        islands=2,
+        island_size=16,
+        tournament_size=3,
+        init_max_size=8,
+        max_size=12,
+        migrants=2,
+        optimize_top=2,
+        optimize_steps=2,
+    )
+
+
+def test_random_trees_are_valid_prefix_expressions(params):
+    t, c = jax.jit(lambda k: G.random_trees(params, k, 64, 2))(jax.random.key(3))
+    t, c = np.asarray(t), np.asarray(c)
+    sizes = (t != E.PAD).sum(1)
+    assert sizes.min() >= 1 and sizes.max() <= params.init_max_size
+    assert len(set(sizes.tolist())) > 3  # not all the same shape
+    for row in t:
+        assert E.is_valid(params.spec, row), row
+    assert not np.any((t >= E.FIRST_VAR + 2) & (t < params.spec.first_op))  # only x0, x1
+    assert np.all(c[t != E.CONST] == 0.0)
+    ends = np.asarray(jax.vmap(lambda r: E.subtree_ends(params.spec, r))(jnp.asarray(t)))
+    for row, e in zip(t, ends, strict=True):
+        assert e.tolist() == _ends_reference(params.spec, row)
+
+
+def test_splice_and_mutations_keep_expressions_valid(params):
+    spec = params.spec
+    t, c = jax.jit(lambda k: G.random_trees(params, k, 40, 3))(jax.random.key(5))
+    off = jax.jit(
+        lambda u, tt, cc: jax.vmap(
+            lambda uu, ft, fc: G._offspring(params, uu, tt, cc, jnp.arange(40.0), ft, fc, 3)
+        )(u, tt, cc)
+    )
+    u = jax.random.uniform(jax.random.key(1), (40, G.offspring_randoms(params)))
+    kt, kc = off(u, t, c)
+    kt = np.asarray(kt)
+    assert not np.array_equal(kt, np.asarray(t))
+    for row in kt:
+        assert E.is_valid(spec, row), row
+        assert (row != E.PAD).sum() <= params.max_size
+    # a crossover by hand: replace the whole first tree by the second one's root subtree
+    t1, t2 = np.asarray(t[0]), np.asarray(t[1])
+    e2 = int((t2 != E.PAD).sum())
+    child, _ = G.splice(t[0], c[0], 0, int((t1 != E.PAD).sum()), t[1], c[1], 0, e2, 12)
+    assert np.array_equal(np.asarray(child), t2)
+
+
+def test_sympy_latex_and_string_round_trip():
+    e = a * b / c**2 + sp.sin(a) - 2.5
+    t, k = E.from_sympy(SPEC, e, NAMES)
+    assert E.is_valid(SPEC, t)
+    assert sp.simplify(E.to_sympy(SPEC, t, k, NAMES) - e) == 0
+    assert E.to_string(SPEC, t, k, NAMES).startswith("add(")
+    assert "\\sin" in sp.latex(E.to_sympy(SPEC, t, k, NAMES))
+    with pytest.raises(ValueError, match="not among"):
+        E.from_sympy(E.Spec(("add",), 3, 8), a * b, NAMES)
+    with pytest.raises(ValueError, match="max_len"):
+        E.from_sympy(E.Spec(("add",), 3, 3), a + b + c, NAMES)
+
+
+def test_unknown_operator_lists_the_available_ones():
+    with pytest.raises(ValueError, match="unknown operator 'tanh'.*available operators: add"):
+        E.resolve_operators(["+", "tanh"])
+    assert E.resolve_operators(["+", "*", "/", "sin"]) == ("add", "mul", "div", "sin")
+    with pytest.raises(ValueError, match="no operators"):
+        E.resolve_operators([])
+
+
+def test_pareto_front_keeps_strict_improvements_only():
+    hof = np.asarray([np.inf, 0.5, 0.6, 0.2, 0.2, G.BIG, 0.01])
+    assert G.pareto_front(hof) == [1, 3, 6]

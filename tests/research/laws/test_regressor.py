@@ -1,0 +1,144 @@
+"""The estimator: search quality on an easy law, determinism, outputs, resume, bad input."""
+
+import jax
+import numpy as np
+import pytest
+import sympy as sp
+
+from frontier.config import ConfigError
+from frontier.loop import train
+from research.laws import SymbolicRegressor
+from research.laws.experiments import SymbolicRegressionExperiment, regression_config
+
+TINY = dict(
+    population_size=64,
+    populations=2,
+    generations=12,
+    tournament_size=4,
+    binary_operators=("+", "-", "*", "/"),
+    unary_operators=(),
+    maxsize=10,
+    init_max_size=6,
+    optimize_top=2,
+    optimizer_iterations=3,
+    migrants=2,
+    max_rows=200,
+)
+
+
+def _data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(1, 3, size=(n, 3))
+    return X, 3.0 * X[:, 0] * X[:, 1] + 0.5
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _data()
+    return SymbolicRegressor(**TINY, random_state=0).fit(X, y, ["m", "v", "h"]), X, y
+
+
+def test_finds_an_easy_law_exactly(fitted):
+    model, X, y = fitted
+    assert model.score(X, y) > 0.999999
+    e = model.sympy()
+    m, v = sp.symbols("m v")
+    assert sp.simplify(e - (3 * m * v + 0.5)).is_number
+    assert abs(float(sp.simplify(e - (3 * m * v + 0.5)))) < 1e-3
+
+
+def test_outputs_agree(fitted):
+    model, X, y = fitted
+    pred = model.predict(X)
+    assert pred.shape == (len(X),)
+    np.testing.assert_allclose(np.asarray(model.jax()(X)), pred, rtol=1e-5, atol=1e-4)
+    f = sp.lambdify(sp.symbols("m v h"), model.sympy(), "numpy")
+    np.testing.assert_allclose(f(*X.T) * np.ones(len(X)), pred, rtol=1e-3)
+    assert "m" in model.latex()
+    front = model.pareto_front
+    assert len(front) >= 2
+    sizes = [r["complexity"] for r in front]
+    losses = [r["loss"] for r in front]
+    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
+    assert losses[-1] <= min(losses) + 1e-9 and losses[0] > losses[-1] + 0.1
+    assert {"complexity", "loss", "score", "equation", "sympy", "latex"} <= set(front[0])
+
+
+def test_same_seed_same_result_other_seed_other_search(fitted):
+    model, X, y = fitted
+    again = SymbolicRegressor(**TINY, random_state=0).fit(X, y, ["m", "v", "h"])
+    for k in ("tokens", "consts", "loss", "hof_tokens", "hof_consts"):
+        np.testing.assert_array_equal(again.state_[k], model.state_[k])
+    other = SymbolicRegressor(**TINY, random_state=1).fit(X, y, ["m", "v", "h"])
+    assert not np.array_equal(other.state_["tokens"], model.state_["tokens"])
+
+
+@pytest.fixture
+def compile_cache(tmp_path):
+    """A persistent compilation cache for one test: the loop compiles its step once per run,
+    and these runs compile the same program."""
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    old = [getattr(jax.config, n) for n in names]
+    jax.config.update(names[0], str(tmp_path / "xla_cache"))
+    jax.config.update(names[1], 0.0)
+    yield
+    for n, v in zip(names, old, strict=True):
+        jax.config.update(n, v)
+
+
+def test_search_resumes_through_the_loop(tmp_path, compile_cache):
+    """Interrupted after 2 generations and resumed to 4: the same state as 4 uninterrupted."""
+    X, y = _data(120)
+    est = SymbolicRegressor(**{**TINY, "generations": 4}, random_state=0)
+    params = est.search_params(3)
+    full = regression_config(est, params)
+    half = regression_config(SymbolicRegressor(**{**TINY, "generations": 2}), params)
+    exp = SymbolicRegressionExperiment(full, (X, y))
+    whole = train(full, tmp_path / "a", progress=False, experiment=exp)
+    train(half, tmp_path / "b", progress=False, experiment=exp)
+    with pytest.raises(ConfigError, match="different config"):
+        train(full, tmp_path / "b", progress=False, experiment=exp)
+    resumed = train(full, tmp_path / "b", progress=False, experiment=exp, allow_config_change=True)
+    for k in ("tokens", "consts", "hof_loss", "generation"):
+        np.testing.assert_array_equal(
+            np.asarray(resumed.state[k]), np.asarray(whole.state[k]), err_msg=k
+        )
+    assert int(np.asarray(whole.state["generation"])[0]) == 4
+    assert (tmp_path / "a" / "pareto.md").read_text().count("|") > 6
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.ones((5, 2)), np.ones(4), "X has 5 rows, y has 4"),
+        (np.ones(5), np.ones(5), "must be 2-D"),
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), np.ones(2), "X contains 1 NaN or infinite"),
+        (np.ones((3, 2)), np.array([1.0, np.inf, 2.0]), "y contains 1 NaN or infinite"),
+    ],
+)
+def test_bad_data_is_rejected_clearly(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        SymbolicRegressor(**TINY).fit(X, y)
+
+
+def test_bad_settings_are_rejected_clearly():
+    X, y = _data(20)
+    with pytest.raises(ValueError, match="generations must be >= 1.*budget of zero"):
+        SymbolicRegressor(**{**TINY, "generations": 0}).fit(X, y)
+    with pytest.raises(ValueError, match="population_size must be >= 1"):
+        SymbolicRegressor(**{**TINY, "population_size": 0}).fit(X, y)
+    with pytest.raises(ValueError, match="unknown operator 'tan'.*available operators"):
+        SymbolicRegressor(**{**TINY, "unary_operators": ("tan",)}).fit(X, y)
+    with pytest.raises(ValueError, match="unknown backend"):
+        SymbolicRegressor(backend="julia").fit(X, y)
+    with pytest.raises(ValueError, match="3 features"):
+        SymbolicRegressor(**TINY).fit(X, y, ["a"])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        SymbolicRegressor().predict(X)
+
+
+def test_predict_checks_the_feature_count(fitted):
+    model, X, _ = fitted
+    with pytest.raises(ValueError, match="fit on 3"):
+        model.predict(X[:, :2])
+    assert jax.numpy.asarray(model.predict(X[:3])).shape == (3,)
