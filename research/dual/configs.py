@@ -1,0 +1,82 @@
+"""Shared pieces of the dual configs (imported by the files in configs/dual/)."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from frontier.config import base_config
+
+
+def _variant(arg: str | None) -> bool:
+    if arg not in (None, "smoke"):
+        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
+    return arg == "smoke"
+
+
+def translation_config(
+    method: str, arg: str | None, parallel_fraction: float = 0.1
+) -> ml_collections.ConfigDict:
+    """Digits <-> words translation; `arg="smoke"` shrinks everything to seconds."""
+    smoke = _variant(arg)
+    steps = 4 if smoke else 800
+    cfg = base_config(
+        "dual/translation",
+        steps=steps,
+        log_every=2 if smoke else 100,
+        eval_every=steps,
+        checkpoint_every=steps,
+    )
+    cfg.method = method
+    cfg.warm_steps = 0 if smoke else 800
+    cfg.lm_steps = 0 if smoke else 600
+    cfg.data = ml_collections.ConfigDict(
+        {
+            "num_train": 200 if smoke else 10000,
+            "parallel_fraction": parallel_fraction,
+            "num_test": 20 if smoke else 500,
+            "seed": 0,
+        }
+    )
+    cfg.model = ml_collections.ConfigDict(
+        {
+            "dim": 16 if smoke else 64,
+            "heads": 2 if smoke else 4,
+            "ff": 32 if smoke else 128,
+            "layers": 1 if smoke else 2,
+            "max_len": 10,
+        }
+    )
+    cfg.optim = ml_collections.ConfigDict(
+        {
+            "learning_rate": 1e-3,
+            "clip": 1.0,
+            "batch_size": 8 if smoke else 64,
+            "mono_batch_size": 4 if smoke else 16,
+        }
+    )
+    cfg.mono = ml_collections.ConfigDict({"landing_steps": 4 if smoke else 600, "final_share": 0.8})
+    cfg.dual = ml_collections.ConfigDict(
+        {"alpha": 0.005, "k": 2, "generate": "sample", "baseline": True}
+    )
+    return cfg
+
+
+def digits_dsl_config(weight: float, arg: str | None) -> ml_collections.ConfigDict:
+    """Digits classifier + conditional generator; `dsl.weight` is lambda (0: no DSL)."""
+    smoke = _variant(arg)
+    steps = 10 if smoke else 3000
+    cfg = base_config(
+        "dual/digits_dsl",
+        steps=steps,
+        log_every=5 if smoke else 250,
+        eval_every=5 if smoke else 500,
+        checkpoint_every=steps,
+    )
+    cfg.marginal_steps = 0 if smoke else 2000
+    cfg.data = ml_collections.ConfigDict({"test_fraction": 0.25, "split_seed": 0, "threshold": 0.5})
+    cfg.model = ml_collections.ConfigDict(
+        {"classifier_hidden": (32,) if smoke else (128,), "generator_hidden": 16 if smoke else 256}
+    )
+    cfg.optim = ml_collections.ConfigDict({"learning_rate": 1e-3, "batch_size": 64})
+    cfg.dsl = ml_collections.ConfigDict({"weight": weight})
+    return cfg
