@@ -31,6 +31,9 @@ TRAIN_DEFAULTS = {
     "keep_checkpoints": 2,
     # Steps per compiled call (a lax.scan): amortises dispatch for very small steps.
     "steps_per_call": 1,
+    # Log the health metrics (l2_grads, l2_params, l2_updates) a step returns; when False they
+    # are dropped inside the compiled step, so XLA does not compute them at all.
+    "health_metrics": True,
 }
 
 

@@ -36,6 +36,7 @@ from frontier.config import ConfigError, config_diff, to_json, write_atomic
 from frontier.metrics import MetricWriter
 
 TRAIN_KEY, EVAL_KEY, INIT_KEY = 1, 2, 3
+HEALTH_METRICS = ("l2_grads", "l2_params", "l2_updates")
 
 # Number of times each jitted function has been traced, by name; tests use it to check that
 # nothing recompiles inside the loop.
@@ -283,10 +284,15 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
     n = int(tc.get("steps_per_call", 1))
     check_steps_per_call(tc)
 
+    health = bool(tc.get("health_metrics", True))
+
     def step_fn(state, batch, step, keys):
         step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(keys)
         step = _over_seeds(exp.step, len(seeds), (0, batch_in_axes, 0), state_in=0, out="metrics")
-        return step(state, batch, step_keys)
+        state, metrics = step(state, batch, step_keys)
+        if not health:  # unused outputs: XLA drops their computation
+            metrics = {k: v for k, v in metrics.items() if k not in HEALTH_METRICS}
+        return state, metrics
 
     def chunk_fn(state, batches, t0, keys):
         """`n` steps in one compiled call (lax.scan); metrics get a leading [n] axis."""

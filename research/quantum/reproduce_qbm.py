@@ -36,7 +36,7 @@ def reproduce_qbm(
     workdir: Path, *, smoke: bool = False, seeds: int | None = None, overrides: tuple = ()
 ) -> Table:
     """`overrides` (e.g. ("qbm.visible=8",)) apply to all three configs."""
-    seeds = seeds or (2 if smoke else 3)
+    seeds = seeds or (2 if smoke else 6)
     root = configs_root() / "quantum"
     finals, curves = {}, {}
     for label, model in MODELS.items():

@@ -57,6 +57,15 @@ def test_no_recompilation_inside_the_loop(tmp_path):
     assert loop.trace_counts == {"init": 1, "step": 1, "evaluate": 1}
 
 
+def test_health_metrics_can_be_switched_off(tmp_path):
+    on = _train(tmp_path, "on")
+    off = _train(tmp_path, "off", ["train.health_metrics=False"])
+    rows = [r for r in read_metrics(off.run_dir) if r["split"] == "train"]
+    assert rows and not {"l2_grads", "l2_params", "l2_updates"} & set(rows[0])
+    # the same training either way: only the logging differs
+    np.testing.assert_array_equal(on.state.params["w"], off.state.params["w"])
+
+
 def test_batch_errors_surface_from_the_batch_thread(tmp_path, monkeypatch):
     import threading
 
