@@ -5,8 +5,9 @@ Expect:   5 qubits, 6 layers of (H, RZ(x_{i mod 2}), RY(theta)) + CRZ ring (the 
           re-uploaded on every wire, as in PennyLane's kernel-training demo); 60 training and
           60 test points in 12 alternating sectors of two rings; Adam (0.05) on the alignment
           of random 8-point subsets, 300 steps, pure-JAX backend. The training-set alignment
-          rises from about 0.05 to 0.2; `frontier reproduce quantum/kernel` also fits
-          scikit-learn's SVC on the kernel before and after training. About 1 min per seed.
+          rises from 0.052 to 0.185 (3 seeds); `frontier reproduce quantum/kernel` also fits
+          scikit-learn's SVC on the kernel before and after training: test accuracy 0.661 ->
+          0.911 (paired gain +0.250 ± 0.124). 51 s for the reproduction on 2 cores.
 Smoke:    2 qubits, 1 layer, 12 + 12 points, 3 steps.
 """
 
