@@ -41,6 +41,13 @@ class ConfigError(ValueError):
     """A config file, an override or a resumed run's config is not usable."""
 
 
+def smoke_variant(arg: str | None) -> bool:
+    """`get_config(arg)`'s variant: True for "smoke", False for None, ConfigError otherwise."""
+    if arg not in (None, "smoke"):
+        raise ConfigError(f"unknown variant {arg!r}; the variants are: smoke")
+    return arg == "smoke"
+
+
 def base_config(experiment: str, **train: Any) -> ConfigDict:
     """The fields every config has; an experiment's config adds its own on top."""
     unknown = set(train) - set(TRAIN_DEFAULTS)

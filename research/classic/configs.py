@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config
+from frontier.config import base_config, smoke_variant
 
 
 def digits_base(experiment: str, arg: str | None, steps: int = 4000) -> ml_collections.ConfigDict:
     """Fields every digits config has; `arg="smoke"` shrinks the run to seconds."""
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    smoke = arg == "smoke"
+    smoke = smoke_variant(arg)
     steps = 20 if smoke else steps
     cfg = base_config(
         experiment,

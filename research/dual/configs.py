@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config
-
-
-def _variant(arg: str | None) -> bool:
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    return arg == "smoke"
+from frontier.config import base_config, smoke_variant
 
 
 def translation_config(
     method: str, arg: str | None, parallel_fraction: float = 0.1
 ) -> ml_collections.ConfigDict:
     """Digits <-> words translation; `arg="smoke"` shrinks everything to seconds."""
-    smoke = _variant(arg)
+    smoke = smoke_variant(arg)
     steps = 4 if smoke else 800
     cfg = base_config(
         "dual/translation",
@@ -63,7 +57,7 @@ def translation_config(
 
 def digits_dsl_config(weight: float, arg: str | None) -> ml_collections.ConfigDict:
     """Digits classifier + conditional generator; `dsl.weight` is lambda (0: no DSL)."""
-    smoke = _variant(arg)
+    smoke = smoke_variant(arg)
     steps = 10 if smoke else 3000
     cfg = base_config(
         "dual/digits_dsl",

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config
+from frontier.config import base_config, smoke_variant
 
 FEYNMAN_OPERATORS = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sqrt", "square")
-
-
-def _check_variant(arg):
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    return arg == "smoke"
 
 
 def feynman_config(arg: str | None, *, generations: int, num_equations: int):
     """One Feynman equation's search (`data.equation`) plus the `benchmark` block that
     `frontier reproduce laws/feynman` reads (the first `num_equations` of the table, gplearn
     with the same population and generations). `arg="smoke"` shrinks it to seconds."""
-    smoke = _check_variant(arg)
+    smoke = smoke_variant(arg)
     population, islands, maxsize, rows, opt_steps = 1000, 4, 30, 1000, 20
     ops = FEYNMAN_OPERATORS
     points = 10_000
@@ -68,7 +62,7 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
 def conservation_config(arg: str | None, *, system: str, generations: int):
     """A conserved-quantity search on one simulated system (`system.name`); the reproduction
     runs it for every system in `systems`. `arg="smoke"` shrinks it to seconds."""
-    smoke = _check_variant(arg)
+    smoke = smoke_variant(arg)
     population, islands, maxsize, rows, opt_steps = 1000, 4, 25, 400, 10
     if smoke:
         generations, population, islands, maxsize, rows, opt_steps = 3, 32, 2, 10, 100, 0

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config
+from frontier.config import base_config, smoke_variant
 
 
 def sinusoid_config(algorithm: str, arg: str | None) -> ml_collections.ConfigDict:
     """The MAML paper's sinusoid protocol; `arg="smoke"` shrinks it to seconds."""
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    smoke = arg == "smoke"
+    smoke = smoke_variant(arg)
     steps = 20 if smoke else 70_000
     cfg = base_config(
         "meta/sinusoid",
@@ -60,9 +58,7 @@ def fewshot_config(
     algorithm: str, arg: str | None, source: str = "digits"
 ) -> ml_collections.ConfigDict:
     """N-way K-shot classification on `source`; `arg="smoke"` shrinks it to seconds."""
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    smoke = arg == "smoke"
+    smoke = smoke_variant(arg)
     inner_lr, inner_steps, optim, outer_lr = FEWSHOT_ALGORITHMS[algorithm]
     steps = 10 if smoke else 500
     cfg = base_config(

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config
-
-
-def check_variant(arg: str | None) -> bool:
-    """True for the smoke variant; ValueError for an unknown one."""
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    return arg == "smoke"
+from frontier.config import base_config, smoke_variant
 
 
 def circuit_base(
     experiment: str, arg: str | None, steps: int, smoke_steps: int = 6, log_every: int = 10
 ) -> tuple[ml_collections.ConfigDict, bool]:
     """Train block and the `circuit` block every circuit config has."""
-    smoke = check_variant(arg)
+    smoke = smoke_variant(arg)
     steps = smoke_steps if smoke else steps
     cfg = base_config(
         experiment,
@@ -45,7 +38,7 @@ def circuit_base(
 
 def qbm_config(model: str, arg: str | None) -> ml_collections.ConfigDict:
     """The paper's data (N = 10 visible, M = 8 modes, p = 0.9) for one model."""
-    smoke = check_variant(arg)
+    smoke = smoke_variant(arg)
     steps = 3 if smoke else 60
     cfg = base_config(
         "quantum/qbm", steps=steps, log_every=1, eval_every=steps, checkpoint_every=steps

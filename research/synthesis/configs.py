@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config
+from frontier.config import base_config, smoke_variant
 
 
 def deepcoder_config(
@@ -22,9 +22,7 @@ def deepcoder_config(
 
     `arg="smoke"` shrinks everything (T=2, a few hundred programs, 30 steps) to seconds.
     """
-    if arg not in (None, "smoke"):
-        raise ValueError(f"unknown variant {arg!r}; the variants are: smoke")
-    smoke = arg == "smoke"
+    smoke = smoke_variant(arg)
     if smoke:
         program_length, num_train, num_test, steps = 2, 256, 24, 30
         time_budget, genetic_tasks, genetic_budget = 0.05, 8, 0.05
