@@ -33,10 +33,10 @@ import numpy as np
 from frontier import registry, sharding
 from frontier.checkpoint import Checkpointer, abstract_like
 from frontier.config import ConfigError, config_diff, to_json, write_atomic
+from frontier.experiment import HEALTH_METRICS
 from frontier.metrics import MetricWriter
 
 TRAIN_KEY, EVAL_KEY, INIT_KEY = 1, 2, 3
-HEALTH_METRICS = ("l2_grads", "l2_params", "l2_updates")
 
 # Number of times each jitted function has been traced, by name; tests use it to check that
 # nothing recompiles inside the loop.

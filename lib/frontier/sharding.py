@@ -71,9 +71,14 @@ def shard_batch(batch, mesh: Mesh, batch_axis: int):
     """
     leaves, treedef = jax.tree.flatten(batch)
     leaves = [np.asarray(x) for x in leaves]
-    procs = jax.process_count()
+    procs, devices = jax.process_count(), mesh.devices.size
     shardings = [
-        _placement(mesh, x.ndim, batch_axis, x.ndim > batch_axis and x.shape[batch_axis] * procs)
+        _placement(
+            mesh,
+            x.ndim,
+            batch_axis,
+            split=x.ndim > batch_axis and (x.shape[batch_axis] * procs) % devices == 0,
+        )
         for x in leaves
     ]
     if procs == 1:
@@ -87,11 +92,9 @@ def shard_batch(batch, mesh: Mesh, batch_axis: int):
 
 
 @functools.lru_cache(maxsize=256)
-def _placement(mesh: Mesh, ndim: int, batch_axis: int, global_size: int) -> NamedSharding:
-    """Split over the data axis when the global size divides evenly, else replicate."""
-    if global_size and global_size % mesh.devices.size == 0:
-        return batch_sharding(mesh, ndim, batch_axis)
-    return replicated(mesh)
+def _placement(mesh: Mesh, ndim: int, batch_axis: int, split: bool) -> NamedSharding:
+    """The sharding of a batch leaf, cached: one object per leaf layout, not one per step."""
+    return batch_sharding(mesh, ndim, batch_axis) if split else replicated(mesh)
 
 
 def process_local_batch(global_batch, batch_axis: int):
