@@ -2,9 +2,12 @@
 
 - interpreter: random length-T programs (T = 3 by default) run on random inputs, one
   `dsl.run` call per (program, input) pair: programs executed per second;
-- searches: DFS, sort-and-add (both with a uniform prior) and the genetic search on test
-  tasks of a small T = 3 corpus with a fixed per-task budget: statements executed on all five
-  examples (search nodes) per second of search.
+- searches: DFS, sort-and-add (both with a uniform prior) and the genetic search on the same
+  test tasks of a small T = 3 corpus with a fixed per-task budget, each with the plain engine
+  (every statement executed in Python, the engine before the fast enumerator) and the fast
+  one (interned value columns, memoised statements, observational-equivalence pruning), in
+  one process: search nodes (statements considered) per second of search, tasks solved and
+  the total search time.
 
     python benchmarks/synthesis_throughput.py [--length 3] [--tasks 40] [--budget 0.5]
 """
@@ -34,20 +37,32 @@ def interpreter_rate(length: int, programs: int = 2000, inputs: int = 5) -> floa
     return len(pairs) / (time.perf_counter() - start)
 
 
-def search_rates(length: int, tasks: int, budget: float) -> dict[str, tuple[float, int, int]]:
+def search_rates(length: int, tasks: int, budget: float) -> dict[tuple[str, str], dict]:
+    """Per (search, engine): nodes/s, solved, tasks, total search seconds."""
     corpus = data.build_corpus(length, 200, tasks, seed=1)
     uniform = np.full(dsl.NUM_ATTRIBUTES, 0.5)
     runs = {
-        "DFS": lambda t: search.dfs_search(t, uniform, length, budget),
-        "sort-and-add": lambda t: search.sort_and_add_search(t, uniform, length, budget),
-        "genetic": lambda t: search.genetic_search(t, length, budget),
+        "DFS": lambda t, e: search.dfs_search(t, uniform, length, budget, engine=e),
+        "sort-and-add": lambda t, e: search.sort_and_add_search(
+            t, uniform, length, budget, engine=e
+        ),
+        "genetic": lambda t, e: search.genetic_search(t, length, budget, engine=e),
     }
     out = {}
     for name, fn in runs.items():
-        results = [fn(t) for t in corpus.test]
-        nodes = sum(r.nodes for r in results)
-        seconds = sum(r.seconds for r in results)
-        out[name] = (nodes / seconds, sum(r.solved for r in results), len(results))
+        for engine in ("plain", "fast"):
+            results = [fn(t, engine) for t in corpus.test]
+            for t, r in zip(corpus.test, results, strict=True):
+                if r.solved:
+                    assert all(dsl.run(r.program, x) == y for x, y in t.examples)
+            nodes = sum(r.nodes for r in results)
+            seconds = sum(r.seconds for r in results)
+            out[(name, engine)] = {
+                "nodes_per_s": nodes / seconds,
+                "solved": sum(r.solved for r in results),
+                "tasks": len(results),
+                "seconds": seconds,
+            }
     return out
 
 
@@ -59,15 +74,21 @@ def main() -> None:
     args = ap.parse_args()
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus, "
-        f"python {platform.python_version()}"
+        f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
     )
     rate = interpreter_rate(args.length)
     print(f"interpreter: {rate:,.0f} programs executed per second (T={args.length}, one input)")
-    for name, (nps, solved, n) in search_rates(args.length, args.tasks, args.budget).items():
-        print(
-            f"{name:>13s}: {nps:,.0f} search nodes per second ({solved}/{n} tasks solved "
-            f"within {args.budget:g} s each)"
+    rates = search_rates(args.length, args.tasks, args.budget)
+    for (name, engine), r in rates.items():
+        line = (
+            f"{name:>13s} {engine:>5s}: {r['nodes_per_s']:>12,.0f} nodes/s, "
+            f"{r['solved']}/{r['tasks']} solved within {args.budget:g} s each, "
+            f"{r['seconds']:.2f} s of search in all"
         )
+        if engine == "fast":
+            plain = rates[(name, "plain")]
+            line += f"  ({r['nodes_per_s'] / plain['nodes_per_s']:.1f}x nodes/s)"
+        print(line)
 
 
 if __name__ == "__main__":

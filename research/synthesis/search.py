@@ -10,9 +10,15 @@
   search. It is a plain host-side function (not a `frontier.Experiment`): one generation
   mutates a variable-length symbolic population, which is not a jittable array step.
 
-All searches run on the host over Python values. A node is one statement executed on all
-examples. Every search stops at the first program whose last (or any new) variable matches
-all outputs, when `max_nodes` nodes were executed, or after `time_budget` seconds. In the
+All searches run on the host. The enumerative searches (and the genetic search's fitness)
+use the fast engine by default: a variable is a column (its values on all examples at once)
+interned to an integer id in a `ValueStore`, each distinct statement (operation, argument
+columns) is executed once per task and memoised, and partial programs whose variables hold the
+same set of columns are one search node (observational equivalence). `engine="plain"` is the
+reference enumerator that executes every statement (the "before" of
+`benchmarks/synthesis_throughput.py`). A node is one statement considered (executed, or found
+in the memo). Every search stops at the first program whose new variable matches all
+outputs, when `max_nodes` nodes were considered, or after `time_budget` seconds. In the
 enumerative searches a statement that fails on an example, or whose values equal an existing
 variable's, is not extended (the same pruning for baseline and guided searches).
 """
@@ -28,11 +34,13 @@ import numpy as np
 from research.synthesis.data import Task, argument_choices
 from research.synthesis.dsl import (
     INT,
+    LIST,
     NUM_ATTRIBUTES,
     OPERATIONS,
     Operation,
     Program,
     Statement,
+    check_examples,
 )
 
 
@@ -70,8 +78,12 @@ def _columns(task: Task) -> tuple[list[tuple], tuple]:
     return inputs, tuple(ex[1] for ex in task.examples)
 
 
-class _Enumerator:
-    """Shared state of one DFS: node counter, budget, the solution."""
+class _PlainEnumerator:
+    """The reference DFS: executes every statement on the examples in plain Python.
+
+    Kept as the "before" engine of `benchmarks/synthesis_throughput.py` (`engine="plain"`)
+    and as an independent check of the fast enumerator in the tests.
+    """
 
     def __init__(self, task: Task, max_length: int, deadline: float, max_nodes: int):
         self.values, self.target = _columns(task)
@@ -130,13 +142,324 @@ class _Enumerator:
         return program.without_dead_code()
 
 
-def _check(max_length: int, time_budget: float, max_nodes: int | None) -> int:
+INVALID, UNSTORED = -1, -2  # memo entries: statement fails on an example / valid, not interned
+_KEY = 1 << 22  # value ids below this fit the packed integer memo key
+
+
+class ValueStore:
+    """Value columns (one value per example, all examples at once) interned to integer ids,
+    with every statement's result memoised by (operation, argument ids).
+
+    A column is the tuple of a variable's values over the task's examples, so a statement is
+    executed on all examples at once and only the first time its (operation, arguments) occur;
+    every later occurrence, in any branch of any search on the same task, is a dict lookup.
+    Two partial programs whose variables hold the same columns are the same search state
+    (observational equivalence). `memo_limit` bounds memory: past it the memo is cleared
+    (values stay interned, so correctness is unaffected).
+    """
+
+    def __init__(self, task: Task, memo_limit: int = 3_000_000):
+        inputs, target = _columns(task)
+        self.ids: dict[tuple, int] = {}
+        self.columns: list[tuple] = []
+        self.memo: dict[int, int] = {}
+        self._hits: dict[tuple, frozenset] = {}
+        self.memo_limit = memo_limit
+        self.executed = 0  # statements actually executed (memo misses)
+        self.inputs = [self.intern(c) for c in inputs]
+        self.target_column = target
+        self.target = self.intern(target)
+        self.target_type = task.output_type
+        self._lengths: dict[int, tuple] = {}
+        self.target_lengths = tuple(map(len, target)) if task.output_type == LIST else None
+
+    def intern(self, column: tuple) -> int:
+        i = self.ids.get(column)
+        if i is None:
+            i = len(self.columns)
+            self.ids[column] = i
+            self.columns.append(column)
+        return i
+
+    def execute(self, op: Operation, args: tuple[int, ...], store: bool) -> int:
+        """Id of `op` applied to the columns `args` (INVALID if it fails on some example;
+        UNSTORED if valid, not the target and `store` is False). Memoises the answer."""
+        self.executed += 1
+        cols = self.columns
+        if len(args) == 1:
+            v = tuple(map(op.fn, cols[args[0]]))
+        else:
+            v = tuple(map(op.fn, cols[args[0]], cols[args[1]]))
+        if None in v:
+            r = INVALID
+        elif store or v == self.target_column:
+            r = self.intern(v)
+        else:
+            r = UNSTORED
+        if len(self.memo) >= self.memo_limit:
+            self.memo.clear()
+        self.memo[_memo_key(op.index, args)] = r
+        return r
+
+    def lengths(self, i: int) -> tuple[int, ...] | None:
+        """Per-example lengths of list column `i` (None for an int column)."""
+        n = self._lengths.get(i)
+        if n is None:
+            col = self.columns[i]
+            n = tuple(map(len, col)) if isinstance(col[0], tuple) else ()
+            self._lengths[i] = n
+        return n or None
+
+    def _may_hit(self, op: Operation, args: tuple[int, ...]) -> bool:
+        """False when the result's lengths cannot equal the target's (no execution needed)."""
+        want = self.target_lengths
+        if want is None or op.out_type != LIST:
+            return True
+        f = op.function
+        if f == "ZIPWITH":
+            la, lb = self.lengths(args[0]), self.lengths(args[1])
+            return all(min(x, y) == w for x, y, w in zip(la, lb, want, strict=True))
+        if f in ("TAKE", "DROP"):
+            ns, ls = self.columns[args[0]], self.lengths(args[1])
+            if f == "TAKE":
+                return all(min(max(n, 0), k) == w for n, k, w in zip(ns, ls, want, strict=True))
+            return all(max(k - max(n, 0), 0) == w for n, k, w in zip(ns, ls, want, strict=True))
+        ls = self.lengths(args[0])
+        if f == "FILTER":
+            return all(k >= w for k, w in zip(ls, want, strict=True))
+        return ls == want  # MAP, SORT, REVERSE, SCANL1 keep the lengths
+
+    def hits(self, sig: tuple[str, ...], args: tuple[int, ...]) -> frozenset:
+        """Indices of the operations of argument types `sig` that map the columns `args` to
+        the target column (computed once per argument tuple; operations whose result lengths
+        cannot match the target's are not executed)."""
+        key = (sig, args)
+        h = self._hits.get(key)
+        if h is None:
+            found = []
+            for op in _OPS_BY_SIGNATURE[sig]:
+                if op.out_type != self.target_type or not self._may_hit(op, args):
+                    continue
+                r = self.memo.get(_memo_key(op.index, args))
+                if r is None or r == UNSTORED:
+                    r = self.execute(op, args, store=False)
+                if r == self.target:
+                    found.append(op.index)
+            h = frozenset(found)
+            if len(self._hits) >= self.memo_limit:
+                self._hits.clear()
+            self._hits[key] = h
+        return h
+
+
+def _ops_by_signature() -> dict[tuple, list[Operation]]:
+    out: dict[tuple, list[Operation]] = {}
+    for op in OPERATIONS:
+        out.setdefault(op.arg_types, []).append(op)
+    return out
+
+
+_OPS_BY_SIGNATURE = _ops_by_signature()
+
+
+def _memo_key(op: int, args: tuple[int, ...]) -> int:
+    if len(args) == 1:
+        return (op * _KEY + args[0]) * _KEY
+    return (op * _KEY + args[0]) * _KEY + args[1] + 1
+
+
+class _FastEnumerator:
+    """DFS over straight-line programs on interned value columns (see `ValueStore`).
+
+    Per node it does one dict lookup (executing the statement on all examples only on a memo
+    miss) and prunes: a statement that fails on an example or recomputes an existing column;
+    a state (set of columns) already expanded with at least as many statements left
+    (observational equivalence); at the last depth, statements of the wrong output type and
+    statements not reading the newest variable (that variable would be dead, so the program
+    is a shorter one, already tried at a smaller depth).
+
+    The last depth is checked in one batch per state: which operations map the newest column
+    (alone, or with one other column) to the target is computed once per column (pair) and
+    cached, so all the state's leaf statements cost a few lookups; only a state with a hit
+    is walked statement by statement, to return the first solution in the search order. A
+    node is one statement considered, as for `_PlainEnumerator`.
+    """
+
+    def __init__(
+        self, task: Task, store: ValueStore, max_length: int, deadline: float, max_nodes: int
+    ):
+        self.store = store
+        self.in_types = tuple(task.input_types)
+        self.out_type = task.output_type
+        self.max_length = max_length
+        self.deadline = deadline
+        self.max_nodes = max_nodes
+        self.nodes = 0
+        self.timed_out = False
+        self.solution: list[Statement] | None = None
+
+    def run(self, ops: Sequence[Operation]) -> bool:
+        store = self.store
+        self.vars = list(store.inputs)
+        self.types = list(self.in_types)
+        self.present = set(self.vars)
+        self.statements: list[Statement] = []
+        self.visited: dict[frozenset, int] = {}
+        self.ops = [(op, op.index * _KEY, op.arg_types) for op in ops]
+        last_ops = [op for op in ops if op.out_type == self.out_type]
+        self.last_ops = [(op, op.index * _KEY, op.arg_types) for op in last_ops]
+        self.active_last = frozenset(op.index for op in last_ops)
+        self.count = {sig: 0 for sig in ((LIST,), (INT, LIST), (LIST, LIST))}
+        for op in last_ops:
+            self.count[op.arg_types] += 1
+        self.next_check = self.nodes + 1024
+        try:
+            self._rec(0)
+        except _Stop:
+            pass
+        return self.solution is not None
+
+    def _tick(self, n: int) -> None:
+        self.nodes += n
+        if self.nodes >= self.max_nodes:
+            self.nodes = self.max_nodes
+            self.timed_out = True
+            raise _Stop
+        if self.nodes >= self.next_check:
+            self.next_check = self.nodes + 1024
+            if time.perf_counter() > self.deadline:
+                self.timed_out = True
+                raise _Stop
+
+    def _choices(self, last: bool) -> dict[tuple, list]:
+        vars_, types = self.vars, self.types
+        n = len(vars_)
+        by_type = {INT: [], LIST: []}
+        for i in range(n - 1, -1, -1):
+            by_type[types[i]].append(i)
+        newest = n - 1 if last and n > len(self.in_types) else -1
+        choices: dict[tuple, list] = {}
+        for sig in ((LIST,), (INT, LIST), (LIST, LIST)):
+            cs = [()]
+            for t in sig:
+                cs = [c + (i,) for c in cs for i in by_type[t]]
+            if newest >= 0:
+                cs = [c for c in cs if newest in c]
+            choices[sig] = [(c, tuple(vars_[i] for i in c)) for c in cs]
+        return choices
+
+    def _rec(self, depth: int) -> None:
+        if depth + 1 == self.max_length:
+            if depth > 0:
+                self._last_batch()
+            else:
+                self._walk(self.last_ops, self._choices(True), True)
+            return
+        self._walk(self.ops, self._choices(False), False, depth)
+
+    def _walk(self, ops, choices, last: bool, depth: int = 0) -> None:
+        """Statements one by one in the search order (recursing unless `last`)."""
+        store = self.store
+        memo, target = store.memo, store.target
+        vars_, types, present = self.vars, self.types, self.present
+        for op, base, sig in ops:
+            for pos, ids in choices[sig]:
+                self._tick(1)
+                key = (
+                    (base + ids[0]) * _KEY if len(ids) == 1 else (base + ids[0]) * _KEY + ids[1] + 1
+                )
+                r = memo.get(key)
+                if r is None or (r == UNSTORED and not last):
+                    r = store.execute(op, ids, store=not last)
+                if r == target:
+                    self.solution = [*self.statements, Statement(op.index, pos)]
+                    raise _Stop
+                if last or r < 0 or r in present:
+                    continue
+                left = self.max_length - depth - 1
+                present.add(r)
+                if left > 1:  # a state entering the last depth is cheap: not recorded
+                    state = frozenset(present)
+                    if self.visited.get(state, -1) >= left:
+                        present.discard(r)
+                        continue
+                    self.visited[state] = left
+                vars_.append(r)
+                types.append(op.out_type)
+                self.statements.append(Statement(op.index, pos))
+                self._rec(depth + 1)
+                self.statements.pop()
+                types.pop()
+                vars_.pop()
+                present.discard(r)
+
+    def _last_batch(self) -> None:
+        """All last-depth statements of the current state at once (see the class doc)."""
+        vars_, types = self.vars, self.types
+        store, count = self.store, self.count
+        r, tr = vars_[-1], types[-1]
+        lists = [v for v, t in zip(vars_, types, strict=True) if t == LIST]
+        ints = [v for v, t in zip(vars_, types, strict=True) if t == INT]
+        hits: set[int] = set()
+        if tr == LIST:
+            n = count[(LIST,)] + count[(INT, LIST)] * len(ints)
+            n += count[(LIST, LIST)] * (2 * len(lists) - 1)
+            hits |= store.hits((LIST,), (r,))
+            for i in ints:
+                hits |= store.hits((INT, LIST), (i, r))
+            for x in lists:
+                hits |= store.hits((LIST, LIST), (r, x))
+                if x != r:
+                    hits |= store.hits((LIST, LIST), (x, r))
+        else:
+            n = count[(INT, LIST)] * len(lists)
+            for x in lists:
+                hits |= store.hits((INT, LIST), (r, x))
+        if hits & self.active_last:
+            self._walk(self.last_ops, self._choices(True), True)
+        else:
+            self._tick(n)
+
+    def program(self) -> Program | None:
+        if self.solution is None:
+            return None
+        return Program(self.in_types, tuple(self.solution)).without_dead_code()
+
+
+def _enumerator(task, store, engine, max_length, deadline, max_nodes):
+    if engine == "fast":
+        return _FastEnumerator(task, store, max_length, deadline, max_nodes)
+    return _PlainEnumerator(task, max_length, deadline, max_nodes)
+
+
+ENGINES = ("fast", "plain")
+
+
+def check_task(task: Task) -> None:
+    """Raise ValueError naming the example whose arity, types or value range disagree with
+    the task's signature (see `dsl.check_examples`)."""
+    if not isinstance(task, Task):
+        raise ValueError(f"expected a synthesis Task, got {type(task).__name__}")
+    for t in task.input_types:
+        if t not in (INT, LIST):
+            raise ValueError(f"task input type {t!r} is not one of int, [int]")
+    if task.output_type not in (INT, LIST):
+        raise ValueError(f"task output type {task.output_type!r} is not one of int, [int]")
+    check_examples(task.input_types, task.output_type, task.examples)
+
+
+def _check(
+    task: Task, max_length: int, time_budget: float, max_nodes: int | None, engine: str = "fast"
+) -> int:
+    check_task(task)
     if max_length < 1:
         raise ValueError(f"max_length must be >= 1, got {max_length}")
-    if time_budget <= 0:
+    if not time_budget > 0:
         raise ValueError(f"time_budget must be > 0 seconds, got {time_budget}")
     if max_nodes is not None and max_nodes < 1:
         raise ValueError(f"max_nodes must be >= 1 or None, got {max_nodes}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     return max_nodes if max_nodes is not None else 2**62
 
 
@@ -146,12 +469,18 @@ def dfs_search(
     max_length: int,
     time_budget: float,
     max_nodes: int | None = None,
+    engine: str = "fast",
 ) -> SearchResult:
-    """DFS trying operations in descending order of `attribute_probs [34]`-derived score."""
-    max_nodes = _check(max_length, time_budget, max_nodes)
+    """DFS trying operations in descending order of `attribute_probs [34]`-derived score.
+
+    `engine="fast"` (default) enumerates on interned, memoised value columns with
+    observational-equivalence pruning; `"plain"` is the reference Python enumerator."""
+    max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
+    order = operation_order(attribute_probs)
     start = time.perf_counter()
-    e = _Enumerator(task, max_length, start + time_budget, max_nodes)
-    solved = e.run(operation_order(attribute_probs))
+    store = ValueStore(task) if engine == "fast" else None
+    e = _enumerator(task, store, engine, max_length, start + time_budget, max_nodes)
+    solved = e.run(order)
     return SearchResult(solved, e.program(), e.nodes, time.perf_counter() - start)
 
 
@@ -163,21 +492,26 @@ def sort_and_add_search(
     max_nodes: int | None = None,
     initial: int = 8,
     step: int = 2,
+    engine: str = "fast",
 ) -> SearchResult:
-    """DFS over the operations whose attributes are all among the `k` most probable ones,
-    `k = initial, initial + step, ...` until solved or out of budget (nodes add up)."""
-    max_nodes = _check(max_length, time_budget, max_nodes)
+    """Sort-and-add enumeration (DeepCoder §4.3): the active set is the `k` most probable
+    attributes; DFS (in descending operation score) over the operations whose attributes are
+    all active; on failure the next `step` attributes join and the enumeration re-runs,
+    `k = initial, initial + step, ...`, until solved or out of budget (nodes add up). The
+    re-runs share one `ValueStore`, so statements already executed cost a lookup."""
+    max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
     if initial < 1 or step < 1:
         raise ValueError(f"sort-and-add needs initial >= 1 and step >= 1, got {initial}, {step}")
+    order = operation_order(attribute_probs)
     start = time.perf_counter()
     ranked = list(np.argsort(-np.asarray(attribute_probs, np.float64), kind="stable"))
-    order = operation_order(attribute_probs)
+    store = ValueStore(task) if engine == "fast" else None
     nodes, k, prev_ops = 0, initial, None
     while True:
         active = set(int(a) for a in ranked[:k])
         ops = [op for op in order if all(a in active for a in op.attributes)]
         if ops and ops != prev_ops:
-            e = _Enumerator(task, max_length, start + time_budget, max_nodes - nodes)
+            e = _enumerator(task, store, engine, max_length, start + time_budget, max_nodes - nodes)
             solved = e.run(ops)
             nodes += e.nodes
             if solved or e.timed_out:
@@ -203,9 +537,11 @@ def _similarity(a, b, type_: str) -> float:
 
 
 class _Genetic:
-    def __init__(self, task: Task, max_length: int, rng: np.random.Generator):
+    def __init__(self, task: Task, max_length: int, rng: np.random.Generator, memo: bool = True):
         self.task = task
-        self.values, self.target = _columns(task)
+        self.use_memo = memo
+        self.store = ValueStore(task)
+        self.similarity: dict[int, float] = {}
         self.in_types = list(task.input_types)
         self.max_length = max_length
         self.rng = rng
@@ -252,23 +588,36 @@ class _Genetic:
         return out
 
     def fitness(self, statements: list[Statement]) -> tuple[float, int]:
-        """Best similarity of any variable to the outputs (mean over examples), and where."""
-        values = list(self.values)
+        """Best similarity of any variable to the outputs (mean over examples), and where.
+
+        Statements run on interned columns with the memo of `ValueStore`, so a prefix shared
+        by many programs of the population is executed once."""
+        store = self.store
+        memo, target = store.memo, store.target
+        values = list(store.inputs)
         out_type = self.task.output_type
         best, where = 0.0, -1
         for j, s in enumerate(statements):
             op = OPERATIONS[s.op]
             self.nodes += 1
-            v = tuple(map(op.fn, *[values[a] for a in s.args]))
-            if None in v:
+            ids = tuple(values[a] for a in s.args)
+            r = memo.get(_memo_key(op.index, ids)) if self.use_memo else None
+            if r is None or r == UNSTORED:
+                r = store.execute(op, ids, store=True)
+            if r == INVALID:
                 break
-            values.append(v)
+            values.append(r)
             if op.out_type == out_type:
-                if v == self.target:
+                if r == target:
                     return 1.0, j
-                f = sum(
-                    _similarity(x, y, out_type) for x, y in zip(v, self.target, strict=True)
-                ) / len(v)
+                f = self.similarity.get(r) if self.use_memo else None
+                if f is None:
+                    v = store.columns[r]
+                    f = sum(
+                        _similarity(x, y, out_type)
+                        for x, y in zip(v, store.target_column, strict=True)
+                    ) / len(v)
+                    self.similarity[r] = f
                 if f > best:
                     best, where = f, j
         return best, where
@@ -299,16 +648,20 @@ def genetic_search(
     tournament: int = 4,
     crossover_rate: float = 0.5,
     elite: int = 2,
+    engine: str = "fast",
 ) -> SearchResult:
-    """Evolve programs of `max_length` statements towards the examples (see module doc)."""
-    max_nodes = _check(max_length, time_budget, max_nodes)
+    """Evolve programs of `max_length` statements towards the examples (see module doc).
+
+    `engine="fast"` memoises statements and fitness on interned columns; `"plain"` executes
+    every statement of every program (the same search, node for node)."""
+    max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
     if population < 2 or not 1 <= tournament <= population or not 0 <= elite < population:
         raise ValueError(
             f"genetic search needs population >= 2, 1 <= tournament <= population and "
             f"0 <= elite < population; got {population}, {tournament}, {elite}"
         )
     start = time.perf_counter()
-    g = _Genetic(task, max_length, np.random.default_rng(seed))
+    g = _Genetic(task, max_length, np.random.default_rng(seed), memo=engine == "fast")
     pop = [g.random_program() for _ in range(population)]
 
     def solution(prog, j):
