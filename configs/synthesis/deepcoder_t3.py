@@ -20,7 +20,7 @@ def get_config(arg=None):
         num_train=16000,
         num_test=500,
         steps=6000,
-        time_budget=2.0,
+        time_budget=10.0,
         genetic_budget=1.0,
         genetic_tasks=100,
     )

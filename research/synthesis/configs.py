@@ -17,6 +17,8 @@ def deepcoder_config(
     time_budget: float,
     genetic_tasks: int,
     genetic_budget: float,
+    test_length: int = 0,
+    test_tasks: int = 0,
 ) -> ml_collections.ConfigDict:
     """The guide's training run plus the `search` block the reproduction reads.
 
@@ -26,6 +28,8 @@ def deepcoder_config(
     if smoke:
         program_length, num_train, num_test, steps = 2, 256, 24, 30
         time_budget, genetic_tasks, genetic_budget = 0.05, 8, 0.05
+        if test_length:
+            test_length, test_tasks = 3, 6
     cfg = base_config(
         "synthesis/deepcoder_guide",
         steps=steps,
@@ -61,6 +65,11 @@ def deepcoder_config(
             "genetic_tasks": genetic_tasks,  # the first N test tasks (the GA is slow)
             "genetic_population": 100,
             "genetic_budget": genetic_budget,  # seconds per task
+            # > 0: search test programs of this length (a separate corpus of `test_tasks`)
+            "test_length": test_length,
+            "test_tasks": test_tasks,
+            # a `frontier run` directory with a trained guide to reuse ("" = train one)
+            "guide_checkpoint": "",
         }
     )
     return cfg

@@ -23,15 +23,16 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import frontier
 from frontier.config import configs_root, load_config
 from frontier.loop import train
 from frontier.report import Row, Table
-from research.synthesis.data import attribute_targets
+from research.synthesis.data import Task, attribute_targets, build_corpus, make_examples
 from research.synthesis.dsl import ATTRIBUTES, run
-from research.synthesis.experiments import DeepCoderGuide, plot_attribute_auc
+from research.synthesis.experiments import DeepCoderGuide, plot_attribute_auc, roc_auc
 from research.synthesis.search import dfs_search, genetic_search, sort_and_add_search
 
 LEVELS = (0.2, 0.4, 0.6)
@@ -71,11 +72,59 @@ def bootstrap_ratio(
     return float(lo), float(hi)
 
 
+def held_out_examples(tasks, num: int, seed: int, max_input_length: int) -> list[tuple]:
+    """`num` further I/O examples per task from its program (not shown to any search)."""
+    out = []
+    for i, task in enumerate(tasks):
+        ex = make_examples(
+            task.program, num, np.random.default_rng([seed, i, 31337]), max_input_length
+        )
+        out.append(ex if ex is not None else ())
+    return out
+
+
+def test_tasks(config, exp) -> list[Task]:
+    """The guide corpus's test split, or (`search.test_length` > 0) a corpus of test
+    programs of that length, generated like the training ones (`search.test_tasks` of them)."""
+    s, d = config.search, config.data
+    length = int(s.get("test_length", 0) or 0)
+    if length <= 0:
+        return list(exp.corpus.test)
+    corpus = build_corpus(
+        length,
+        1,
+        int(s.test_tasks),
+        int(d.num_examples),
+        int(d.max_input_length),
+        int(d.num_probes),
+        int(d.prune_max_length),
+        int(d.corpus_seed) + 1,
+    )
+    return list(corpus.test)
+
+
+def guide_run_dir(config, workdir: Path) -> Path:
+    """Where the guide is trained, or the existing run `search.guide_checkpoint` names."""
+    ckpt = str(config.search.get("guide_checkpoint", "") or "")
+    if not ckpt:
+        return workdir / "guide"
+    path = Path(ckpt)
+    if not (path / "checkpoints").is_dir() or not any((path / "checkpoints").iterdir()):
+        raise FileNotFoundError(
+            f"search.guide_checkpoint={ckpt!r} holds no guide checkpoint (expected a run "
+            "directory of `frontier run configs/synthesis/...` with a checkpoints/ folder); "
+            "train a guide first or leave search.guide_checkpoint empty to train one here"
+        )
+    return path
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_searches(tasks, guide_probs, prior, config, max_length: int) -> dict[str, dict]:
+def run_searches(
+    tasks, guide_probs, prior, config, max_length: int, held_out=None
+) -> dict[str, dict]:
     """Per search name: per-task `seconds`, `nodes` (inf when unsolved) and `solved` lists."""
     s = config.search
     budget, max_nodes = float(s.time_budget), (int(s.max_nodes) or None)
@@ -101,7 +150,7 @@ def run_searches(tasks, guide_probs, prior, config, max_length: int) -> dict[str
                     int(s.sort_add_initial),
                     int(s.sort_add_step),
                 )
-            _record(rec, r, task)
+            _record(rec, r, task, held_out[i] if held_out else ())
         out[name] = rec
         _log(
             f"  {name}: {sum(rec['solved'])}/{len(tasks)} solved in "
@@ -118,7 +167,7 @@ def run_searches(tasks, guide_probs, prior, config, max_length: int) -> dict[str
             seed=i,
             population=int(s.genetic_population),
         )
-        _record(rec, r, task)
+        _record(rec, r, task, held_out[i] if held_out else ())
     out["genetic"] = rec
     _log(
         f"  genetic: {sum(rec['solved'])}/{len(rec['solved'])} solved in "
@@ -127,10 +176,13 @@ def run_searches(tasks, guide_probs, prior, config, max_length: int) -> dict[str
     return out
 
 
-def _record(rec: dict, r, task) -> None:
+def _record(rec: dict, r, task, held_out=()) -> None:
     if r.solved:  # every reported solution is checked against the examples
         assert all(run(r.program, x) == y for x, y in task.examples), r.program
     rec["solved"].append(bool(r.solved))
+    rec.setdefault("held_out", []).append(
+        bool(r.solved) and all(run(r.program, x) == y for x, y in held_out)
+    )
     rec["seconds"].append(r.seconds if r.solved else float("inf"))
     rec["nodes"].append(float(r.nodes) if r.solved else float("inf"))
 
@@ -182,10 +234,14 @@ def reproduce_deepcoder(
     _log(f"[synthesis] corpus and guide training ({config_name})")
     exp = DeepCoderGuide(config)
     corpus_seconds = time.perf_counter() - wall
-    result = train(config, workdir / "guide", progress=False, experiment=exp)
+    result = train(config, guide_run_dir(config, workdir), progress=False, experiment=exp)
     train_seconds = time.perf_counter() - wall - corpus_seconds
     params = jax.tree.map(lambda x: x[0], result.state.params)
-    tasks = list(exp.corpus.test)
+    tasks = test_tasks(config, exp)
+    t = max(t, max(task.program.length for task in tasks))
+    held_out = held_out_examples(
+        tasks, 5, int(config.data.corpus_seed), int(config.data.max_input_length)
+    )
     exp.predict(params, tasks)  # compile
     predict_started = time.perf_counter()
     guide_probs = exp.predict(params, tasks)
@@ -203,7 +259,7 @@ def reproduce_deepcoder(
         f"[synthesis] searching {len(tasks)} test tasks, T={t}, {config.search.time_budget} s each"
     )
     search_started = time.perf_counter()
-    results = run_searches(tasks, guide_probs, prior, config, t)
+    results = run_searches(tasks, guide_probs, prior, config, t, held_out)
     search_seconds = time.perf_counter() - search_started
     budget = float(config.search.time_budget)
     plot_solve_curves(results, budget, workdir / "plots")
@@ -265,11 +321,26 @@ def reproduce_deepcoder(
             ci="normal",
         )
         for name, rec in results.items()
+    ] + [
+        Row(
+            name,
+            "found and correct on 5 held-out examples",
+            [float(x) for x in rec["held_out"]],
+            ci="normal",
+        )
+        for name, rec in results.items()
     ]
     worst = sorted(auc_seed0.items(), key=lambda kv: kv[1])[:6]
     freq = dict(zip(ATTRIBUTES, prior, strict=True))
+    targets = attribute_targets(tasks)
+    auc_tasks = np.asarray(roc_auc(jnp.asarray(guide_probs), jnp.asarray(targets)))
     guide_rows = [
         Row("guide", "test mean per-attribute AUC", list(map(float, result.final["mean_auc"]))),
+        Row(
+            "guide",
+            f"mean per-attribute AUC on the {n} search tasks (T = {t})",
+            [float(np.nanmean(auc_tasks))],
+        ),
         Row("guide", "test attribute accuracy", list(map(float, result.final["accuracy"]))),
         Row(
             "guide",
@@ -365,6 +436,16 @@ def reproduce_deepcoder_t3(
     workdir: Path, *, smoke: bool = False, seeds: int | None = None
 ) -> list[Table]:
     return reproduce_deepcoder("deepcoder_t3.py", Path(workdir), smoke=smoke, seeds=seeds)
+
+
+@frontier.reproduction(
+    "synthesis/deepcoder_t5",
+    "DeepCoder T=5: guide trained on length-4 programs, searches on length-5 test programs",
+)
+def reproduce_deepcoder_t5(
+    workdir: Path, *, smoke: bool = False, seeds: int | None = None
+) -> list[Table]:
+    return reproduce_deepcoder("deepcoder_t5.py", Path(workdir), smoke=smoke, seeds=seeds)
 
 
 @frontier.reproduction(

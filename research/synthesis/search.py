@@ -210,24 +210,30 @@ class ValueStore:
             self._lengths[i] = n
         return n or None
 
-    def _may_hit(self, op: Operation, args: tuple[int, ...]) -> bool:
-        """False when the result's lengths cannot equal the target's (no execution needed)."""
+    def _candidates(self, sig: tuple[str, ...], args: tuple[int, ...]) -> list[Operation]:
+        """Operations of argument types `sig` whose result on `args` can equal the target:
+        the target's type and, for a list target, lengths it can have (no execution)."""
+        groups = _GROUPS[(sig, self.target_type)]
         want = self.target_lengths
-        if want is None or op.out_type != LIST:
-            return True
-        f = op.function
-        if f == "ZIPWITH":
+        if want is None:
+            return groups["any"]
+        if sig == (LIST,):
+            ls = self.lengths(args[0])
+            out = groups["same"] if ls == want else []
+            if all(k >= w for k, w in zip(ls, want, strict=True)):
+                out = out + groups["shorter"]
+            return out
+        if sig == (LIST, LIST):
             la, lb = self.lengths(args[0]), self.lengths(args[1])
-            return all(min(x, y) == w for x, y, w in zip(la, lb, want, strict=True))
-        if f in ("TAKE", "DROP"):
-            ns, ls = self.columns[args[0]], self.lengths(args[1])
-            if f == "TAKE":
-                return all(min(max(n, 0), k) == w for n, k, w in zip(ns, ls, want, strict=True))
-            return all(max(k - max(n, 0), 0) == w for n, k, w in zip(ns, ls, want, strict=True))
-        ls = self.lengths(args[0])
-        if f == "FILTER":
-            return all(k >= w for k, w in zip(ls, want, strict=True))
-        return ls == want  # MAP, SORT, REVERSE, SCANL1 keep the lengths
+            ok = all(min(x, y) == w for x, y, w in zip(la, lb, want, strict=True))
+            return groups["zip"] if ok else []
+        ns, ls = self.columns[args[0]], self.lengths(args[1])
+        out = []
+        if all(min(max(n, 0), k) == w for n, k, w in zip(ns, ls, want, strict=True)):
+            out += groups["take"]
+        if all(max(k - max(n, 0), 0) == w for n, k, w in zip(ns, ls, want, strict=True)):
+            out += groups["drop"]
+        return out
 
     def hits(self, sig: tuple[str, ...], args: tuple[int, ...]) -> frozenset:
         """Indices of the operations of argument types `sig` that map the columns `args` to
@@ -237,9 +243,7 @@ class ValueStore:
         h = self._hits.get(key)
         if h is None:
             found = []
-            for op in _OPS_BY_SIGNATURE[sig]:
-                if op.out_type != self.target_type or not self._may_hit(op, args):
-                    continue
+            for op in self._candidates(sig, args):
                 r = self.memo.get(_memo_key(op.index, args))
                 if r is None or r == UNSTORED:
                     r = self.execute(op, args, store=False)
@@ -260,6 +264,25 @@ def _ops_by_signature() -> dict[tuple, list[Operation]]:
 
 
 _OPS_BY_SIGNATURE = _ops_by_signature()
+
+
+def _groups() -> dict[tuple, dict[str, list[Operation]]]:
+    """Per (argument types, output type): operations grouped by how result lengths follow
+    from argument lengths (`same`, `shorter` for FILTER, `zip`, `take`, `drop`; `any` all)."""
+    kind = {"FILTER": "shorter", "ZIPWITH": "zip", "TAKE": "take", "DROP": "drop"}
+    out: dict[tuple, dict[str, list[Operation]]] = {}
+    for sig, ops in _OPS_BY_SIGNATURE.items():
+        for t in (INT, LIST):
+            g = {k: [] for k in ("any", "same", "shorter", "zip", "take", "drop")}
+            for op in ops:
+                if op.out_type == t:
+                    g["any"].append(op)
+                    g[kind.get(op.function, "same")].append(op)
+            out[(sig, t)] = g
+    return out
+
+
+_GROUPS = _groups()
 
 
 def _memo_key(op: int, args: tuple[int, ...]) -> int:

@@ -1,0 +1,26 @@
+"""DeepCoder T=5 (Balog et al. 2017, §5.2): the guide trained on length-4 programs, tested on
+length-5 programs with DFS and sort-and-add, guided vs the frequency prior.
+
+Run:      frontier reproduce synthesis/deepcoder_t5   # guide + all searches + tables + plot
+Expect:   8000 length-4 training programs, 3000 Adam steps, then 30 length-5 test programs
+          with 10 s per task and search (genetic 2 s on 10 tasks); paper: guided sort-and-add
+          solves 20% / 40% / 60% in 9 s / 264 s / 4,640 s, the prior 8,181 s / >1e4 / >1e4.
+          Measured numbers and wall time: README.md.
+"""
+
+from research.synthesis.configs import deepcoder_config
+
+
+def get_config(arg=None):
+    return deepcoder_config(
+        arg,
+        program_length=4,
+        num_train=8000,
+        num_test=200,
+        steps=3000,
+        time_budget=10.0,
+        genetic_budget=2.0,
+        genetic_tasks=10,
+        test_length=5,
+        test_tasks=30,
+    )
