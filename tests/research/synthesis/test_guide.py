@@ -68,3 +68,20 @@ def test_reproduce_smoke_through_the_cli(tmp_path, capsys):
     for plot in ("solve_rate_vs_time.png", "solve_rate_vs_nodes.png", "attribute_auc.png"):
         assert (tmp_path / "plots" / plot).exists()
     assert (tmp_path / "search_results.json").exists()
+
+
+def test_reproduce_t5_smoke(tmp_path):
+    import json
+
+    from research.synthesis.reproduce import reproduce_deepcoder_t5
+
+    tables = reproduce_deepcoder_t5(tmp_path, smoke=True)
+    titles = [t.title for t in tables]
+    assert "DeepCoder Table 1 (T = 3): time to solve a fraction of the test tasks" in titles
+    results = json.loads((tmp_path / "search_results.json").read_text())
+    # the smoke variant trains on T=2 programs and searches 6 tasks of length 3
+    assert len(results["DFS, guided"]["solved"]) == 6
+    assert len(results["DFS, guided"]["held_out"]) == 6
+    for rec in results.values():
+        assert all(s or not h for s, h in zip(rec["solved"], rec["held_out"], strict=True))
+    assert (tmp_path / "plots" / "solve_rate_vs_time.png").exists()

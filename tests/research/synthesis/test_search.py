@@ -129,3 +129,60 @@ def test_user_task_from_examples():
     )
     r = search.dfs_search(task, np.full(NUM_ATTRIBUTES, 0.5), 2, 30.0)
     check_solution(task, r)
+
+
+def test_fast_enumerator_solutions_run_in_the_plain_interpreter_and_lose_no_task():
+    corpus = data.build_corpus(2, 20, 30, seed=3)
+    uniform = np.full(NUM_ATTRIBUTES, 0.5)
+    for task in corpus.test:
+        plain = search.dfs_search(task, uniform, 2, 60.0, engine="plain")
+        fast = search.dfs_search(task, uniform, 2, 60.0)
+        guided = search.sort_and_add_search(task, oracle(task.program), 2, 60.0)
+        assert fast.solved == plain.solved  # exhaustive searches: pruning loses nothing
+        assert plain.solved  # the generating program has length 2
+        for r in (fast, guided):
+            check_solution(task, r)
+            assert r.program.length <= 2
+        assert fast.nodes <= plain.nodes
+
+
+def test_equivalence_pruning_keeps_deeper_programs():
+    # needs 4 statements; every prefix's state must stay expandable
+    p = parse("a <- [int]\nb <- SORT a\nc <- REVERSE b\nd <- ZIPWITH (+) b c\ne <- MAP (*2) d")
+    task = make_task(p, seed=2)
+    r = search.dfs_search(task, oracle(p), 4, 60.0)
+    check_solution(task, r)
+    r = search.sort_and_add_search(task, oracle(p), 4, 60.0, initial=2, step=1)
+    check_solution(task, r)
+
+
+def test_inconsistent_examples_name_the_example():
+    good = make_task(PROGRAM)
+    bad_type = Task(good.input_types, good.output_type, good.examples[:2] + (((3,), 5),))
+    with pytest.raises(ValueError, match="example 2, input 0 should be a list"):
+        search.dfs_search(bad_type, np.ones(34), 3, 1.0)
+    bad_arity = Task(good.input_types, good.output_type, good.examples[:1] + ((((1,), 2), 5),))
+    with pytest.raises(ValueError, match="example 1 has 2 inputs"):
+        search.sort_and_add_search(bad_arity, np.ones(34), 3, 1.0)
+    bad_range = Task(
+        good.input_types,
+        good.output_type,
+        good.examples[:3] + ((((1000,),), 5),),
+    )
+    with pytest.raises(ValueError, match=r"example 3, input 0 holds 1000, outside \[-256, 255\]"):
+        search.genetic_search(bad_range, 3, 1.0)
+    with pytest.raises(ValueError, match="time_budget must be > 0"):
+        search.sort_and_add_search(good, np.ones(34), 3, -1.0)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        search.dfs_search(good, np.ones(34), 3, 1.0, engine="jit")
+
+
+def test_missing_guide_checkpoint_is_a_clear_error(tmp_path):
+    from frontier.config import load_config
+    from research.synthesis.reproduce import guide_run_dir
+
+    config = load_config("configs/synthesis/deepcoder_t5.py:smoke")
+    assert guide_run_dir(config, tmp_path) == tmp_path / "guide"
+    config.search.guide_checkpoint = str(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="holds no guide checkpoint"):
+        guide_run_dir(config, tmp_path)
