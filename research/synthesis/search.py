@@ -335,7 +335,7 @@ class _FastEnumerator:
         self.count = {sig: 0 for sig in ((LIST,), (INT, LIST), (LIST, LIST))}
         for op in last_ops:
             self.count[op.arg_types] += 1
-        self.next_check = self.nodes + 1024
+        self.next_check = min(self.nodes + 1024, self.max_nodes)
         try:
             self._rec(0)
         except _Stop:
@@ -349,7 +349,7 @@ class _FastEnumerator:
             self.timed_out = True
             raise _Stop
         if self.nodes >= self.next_check:
-            self.next_check = self.nodes + 1024
+            self.next_check = min(self.nodes + 1024, self.max_nodes)
             if time.perf_counter() > self.deadline:
                 self.timed_out = True
                 raise _Stop
@@ -387,7 +387,9 @@ class _FastEnumerator:
         vars_, types, present = self.vars, self.types, self.present
         for op, base, sig in ops:
             for pos, ids in choices[sig]:
-                self._tick(1)
+                self.nodes += 1
+                if self.nodes >= self.next_check:
+                    self._tick(0)
                 key = (
                     (base + ids[0]) * _KEY if len(ids) == 1 else (base + ids[0]) * _KEY + ids[1] + 1
                 )
