@@ -2,15 +2,23 @@
 
 Orbax writes each step into a temporary directory and renames it when complete, so a run
 killed mid-save leaves the previous checkpoints intact and the half-written one is ignored.
+A step whose files were damaged afterwards (a truncated or lost file) is found when it fails
+to restore: `restore_newest_good` warns, moves it aside to `<step>.corrupt-<n>` (nothing is
+deleted) and falls back to the newest step that restores.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import jax
 import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint in a directory restores; the message names it and every step's error."""
 
 
 class Checkpointer:
@@ -43,6 +51,62 @@ class Checkpointer:
             raise FileNotFoundError(f"no checkpoint in {self.directory}")
         return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
 
+    def restore_newest_good(self, abstract_state):
+        """`(step, state)` from the newest step that restores, or `(None, None)` if none exist.
+
+        Steps newer than the one that restores are damaged: each is reported in a warning
+        naming the step and the error, and moved aside to `<step>.corrupt-<n>` so the run can
+        write that step again. If no step restores, nothing is moved (the cause may be the
+        structure asked for rather than the files) and `CheckpointError` names the directory.
+        """
+        steps = sorted(self.all_steps(), reverse=True)
+        failed: list[tuple[int, str]] = []
+        for step in steps:
+            try:
+                state = self.restore(abstract_state, step)
+            except Exception as e:  # orbax and TensorStore raise many types for damaged files
+                failed.append((step, f"{type(e).__name__}: {_first_line(e)}"))
+                continue
+            if failed:
+                self._sync("frontier_checkpoint_move_aside")  # all name the same targets
+            for bad, error in failed:
+                moved = self._move_aside(bad)
+                warnings.warn(
+                    f"checkpoint step {bad} in {self.directory} does not restore ({error}); "
+                    f"moved it to {moved.name} and resumed from step {step}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            if failed:
+                self._sync("frontier_checkpoint_moved_aside")  # before anyone saves
+                self._manager.reload()
+            return step, state
+        if failed:
+            details = "; ".join(f"step {s}: {e}" for s, e in failed)
+            raise CheckpointError(
+                f"no checkpoint in {self.directory} restores ({details}). If the files are "
+                "damaged, move that directory away to start afresh; if the config changed the "
+                "state's structure, use another --workdir."
+            )
+        return None, None
+
+    def _move_aside(self, step: int) -> Path:
+        """Rename `<step>` to the first free `<step>.corrupt-<n>` (process 0 only)."""
+        src = self.directory / str(step)
+        n = 1
+        while (dst := self.directory / f"{step}.corrupt-{n}").exists():
+            n += 1
+        if jax.process_index() == 0:
+            src.rename(dst)
+        return dst
+
+    @staticmethod
+    def _sync(name: str) -> None:
+        if jax.process_count() > 1:
+            from jax.experimental import multihost_utils
+
+            multihost_utils.sync_global_devices(name)
+
     def wait(self) -> None:
         self._manager.wait_until_finished()
 
@@ -56,3 +120,8 @@ def abstract_like(tree, sharding=None):
     return jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding or x.sharding), tree
     )
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:300] if text else repr(e)

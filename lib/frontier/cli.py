@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 DEFAULT_RUNS = Path("runs")
@@ -30,7 +31,7 @@ def cmd_run(args) -> int:
     from frontier import loop
     from frontier.config import flatten, load_config
 
-    overrides = list(args.set or []) + ([f"seeds={args.seeds}"] if args.seeds else [])
+    overrides = list(args.set or []) + ([f"seeds={args.seeds}"] if args.seeds is not None else [])
     cfg = load_config(args.config, overrides)
     if args.print_config:
         for k, v in sorted(flatten(cfg).items()):
@@ -79,8 +80,9 @@ def cmd_reproduce(args) -> int:
     from frontier import registry
 
     entry = registry.get_reproduction(args.name)
-    workdir = Path(args.workdir) if args.workdir else DEFAULT_RUNS / "reproduce" / args.name
-    workdir.mkdir(parents=True, exist_ok=True)
+    from frontier.workdir import ensure_dir
+
+    workdir = ensure_dir(args.workdir or DEFAULT_RUNS / "reproduce" / args.name)
     tables = entry.obj(workdir, smoke=args.smoke, seeds=args.seeds)
     if not isinstance(tables, list | tuple):
         tables = [tables]
@@ -105,6 +107,22 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _seed_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of seeds, got {text!r}"
+        ) from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"frontier: warning: {message}\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frontier", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -113,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("config", help="config file, optionally with a variant: path.py[:smoke]")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field")
     r.add_argument("--workdir", help="run directory (default runs/<module>/<config>)")
-    r.add_argument("--seeds", type=int, help="number of seeds (mean and 95%% CI reported)")
+    r.add_argument("--seeds", type=_seed_count, help="number of seeds (mean and 95%% CI reported)")
     r.add_argument(
         "--allow-config-change",
         action="store_true",
@@ -130,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("reproduce", help="run the configs behind a paper table")
     rp.add_argument("name", help="reproduction name, e.g. classic/digits (see frontier list)")
     rp.add_argument("--workdir", help="default runs/reproduce/<name>")
-    rp.add_argument("--seeds", type=int, help="seeds per config (default: the reproduction's)")
+    rp.add_argument(
+        "--seeds", type=_seed_count, help="seeds per config (default: the reproduction's)"
+    )
     rp.add_argument("--smoke", action="store_true", help="tiny settings, to check the plumbing")
     rp.set_defaults(func=cmd_reproduce)
 
@@ -142,13 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.formatwarning = _format_warning  # one line per warning, no source excerpt
+    from frontier.checkpoint import CheckpointError
     from frontier.config import ConfigError
     from frontier.loop import NonFiniteError, Preempted
     from frontier.registry import RegistryError
 
     try:
         return args.func(args)
-    except (ConfigError, RegistryError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, RegistryError, CheckpointError, FileNotFoundError, ValueError) as e:
         print(f"frontier: error: {e}", file=sys.stderr)
         return 2
     except NonFiniteError as e:

@@ -11,8 +11,10 @@
   any metric stops the run naming the step and metric, and the last checkpoint (always taken
   after its metrics were checked) stays the last good one;
 - checkpoints every `train.checkpoint_every` steps and at the end; SIGTERM saves and exits;
-- re-running on the same workdir resumes from the newest checkpoint, refusing if the config
-  changed (naming the keys) unless `allow_config_change=True`.
+- re-running on the same workdir resumes from the newest checkpoint that restores (a damaged
+  one is moved aside with a warning), refusing if the config changed (naming the keys) unless
+  `allow_config_change=True`;
+- the workdir is locked (`workdir/LOCK`) while the run goes on: a second run on it refuses.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from frontier.checkpoint import Checkpointer, abstract_like
 from frontier.config import ConfigError, config_diff, to_json, write_atomic
 from frontier.experiment import HEALTH_METRICS
 from frontier.metrics import MetricWriter
+from frontier.workdir import ensure_dir, lock
 
 TRAIN_KEY, EVAL_KEY, INIT_KEY = 1, 2, 3
 
@@ -189,13 +192,14 @@ def train(
 ) -> RunResult:
     """Run (or resume) `config` in `workdir`; returns the final evaluation per seed."""
     sharding.initialize_distributed()
-    workdir = Path(workdir)
     exp_cls = registry.get_experiment(config.experiment).obj
-    exp = experiment if experiment is not None else exp_cls(config)
-    seeds = [int(config.seed) + i for i in range(int(config.seeds))]
-    if len(seeds) > 1 and not exp.vmap_seeds:
-        return _train_sequential_seeds(config, workdir, seeds, allow_config_change, progress)
-    return _train(config, exp, workdir, seeds, allow_config_change, progress)
+    workdir = ensure_dir(workdir)
+    with lock(workdir):  # a second run on this workdir refuses while this one holds it
+        exp = experiment if experiment is not None else exp_cls(config)
+        seeds = [int(config.seed) + i for i in range(int(config.seeds))]
+        if len(seeds) > 1 and not exp.vmap_seeds:
+            return _train_sequential_seeds(config, workdir, seeds, allow_config_change, progress)
+        return _train(config, exp, workdir, seeds, allow_config_change, progress)
 
 
 def _train_sequential_seeds(config, workdir, seeds, allow_config_change, progress) -> RunResult:
@@ -257,9 +261,12 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
 
     mesh = sharding.make_mesh()
     rep = sharding.replicated(mesh)
-    train_keys = jax.device_put(_keys(seeds, TRAIN_KEY), rep)
-    eval_keys = jax.device_put(_keys(seeds, EVAL_KEY), rep)
-    init_keys = jax.device_put(_keys(seeds, INIT_KEY), rep)
+    # Made by a compiled program with a replicated output, so that on several processes every
+    # one holds the same global array (a host value cannot be `device_put` on other hosts).
+    make_keys = jax.jit(
+        lambda: tuple(_keys(seeds, p) for p in (TRAIN_KEY, EVAL_KEY, INIT_KEY)), out_shardings=rep
+    )
+    train_keys, eval_keys, init_keys = make_keys()
 
     def init_fn(keys):
         _count_trace("init")
@@ -268,13 +275,11 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
     init = jax.jit(init_fn, out_shardings=rep)
     abstract_state = abstract_like(jax.eval_shape(init_fn, init_keys), rep)
 
-    start = ckpt.latest_step()
+    start, state = ckpt.restore_newest_good(abstract_state)
     resumed = start is not None
     if start is None:
         state = init(init_keys)
         start = 0
-    else:
-        state = ckpt.restore(abstract_state)
     writer = MetricWriter(run_dir, enabled=main)
     writer.truncate_after(start)
 
