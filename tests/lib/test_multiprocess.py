@@ -74,7 +74,7 @@ def test_two_processes_match_one_eight_device_process_and_resume(tmp_path):
 
     pair = tmp_path / "pair"
     outs = _run_pair(pair, "--set", "train.steps=40")
-    for code, out, _ in outs:  # both processes reach the end and report the final metrics
+    for _code, out, _ in outs:  # both processes reach the end and report the final metrics
         assert "eval mse:" in out and "(2 seed(s))" in out
     rows = read_metrics(pair)
     # Process 0 alone writes logs: every (step, split, seed) once, one event file, one report.
