@@ -1,0 +1,18 @@
+"""A classical policy the size of the quantum one (4-10-2 tanh MLP, 72 parameters), PPO.
+
+Run:      frontier run configs/rl/cartpole_small_mlp.py --seeds 8
+Expect:   the same PPO and critic as cartpole_quantum.py with Adam 0.01 and the same
+          number of updates, so the two policies are compared at equal budgets
+          (`frontier reproduce rl/cartpole`).
+Smoke:    4 updates of 4 x 16 steps.
+"""
+
+from research.rl.configs import ppo_config
+
+
+def get_config(arg=None):
+    return ppo_config(
+        arg,
+        steps=300,
+        **{"model.actor_hidden": (10,), "optim.learning_rate": 0.01},
+    )
