@@ -10,6 +10,7 @@ deleted) and falls back to the newest step that restores.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -65,7 +66,8 @@ class Checkpointer:
             try:
                 state = self.restore(abstract_state, step)
             except Exception as e:  # orbax and TensorStore raise many types for damaged files
-                failed.append((step, f"{type(e).__name__}: {_first_line(e)}"))
+                _quiet_orphaned_reads()
+                failed.append((step, _describe_error(e)))
                 continue
             if failed:
                 self._sync("frontier_checkpoint_move_aside")  # all name the same targets
@@ -122,6 +124,36 @@ def abstract_like(tree, sharding=None):
     )
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:300] if text else repr(e)
+def _describe_error(e: BaseException) -> str:
+    """`Type: first line` of the innermost cause, which names the file and the TensorStore
+    status (orbax wraps it in an `Exception` whose text is a dump of the array's spec)."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0][:400] if lines else repr(e)}"
+
+
+_orphan_filter_installed = False
+
+
+def _quiet_orphaned_reads() -> None:
+    """Silence the "Event loop is closed" errors of reads still in flight after a failed restore.
+
+    When one array of a step fails, orbax closes its event loop while TensorStore is still
+    reading the step's other arrays; each of those reads then reports, through
+    `sys.unraisablehook`, a `RuntimeError` traceback that says nothing about the checkpoint.
+    Only that error is dropped; every other unraisable error goes to the previous hook.
+    """
+    global _orphan_filter_installed
+    if _orphan_filter_installed:
+        return
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        exc = unraisable.exc_value
+        if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    _orphan_filter_installed = True

@@ -378,12 +378,14 @@ def _train(config, exp, workdir: Path, seeds: list[int], allow_config_change, pr
                 flush(done)
             if done % tc.eval_every == 0 or done == total:
                 final = run_eval(done)
-            if done % tc.checkpoint_every == 0 or done == total:
+            saved = done % tc.checkpoint_every == 0 or done == total
+            if saved:
                 flush(done)  # never checkpoint a state whose metrics were not checked
                 ckpt.save(done, state, force=True)
             if stop.is_set():
                 flush(done)
-                ckpt.save(done, state, force=True)
+                if not saved:  # a SIGTERM just after a periodic save: that one is this state
+                    ckpt.save(done, state, force=True)
                 ckpt.wait()
                 raise Preempted(143)
         if resumed and start >= total:  # a finished run: its rows are already written

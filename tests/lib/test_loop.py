@@ -185,6 +185,26 @@ def test_sigterm_saves_before_exit(tmp_path):
     assert saved < 200
 
 
+def test_sigterm_right_after_a_periodic_save_exits_cleanly(tmp_path):
+    # With a checkpoint at every step the signal always lands on a step just saved: the
+    # state is not saved a second time (orbax refuses an existing step).
+    work = tmp_path / "term"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "frontier.cli", *_cli_args(work, *SLOW)]
+        + ["--set", "train.checkpoint_every=1", "--set", "train.log_every=1"],
+        cwd=ROOT,
+        env=frontier_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_checkpoint(work, 5, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "already exists" not in err and "checkpoint saved" in err
+
+
 def test_one_and_eight_devices_match(tmp_path):
     outs = {}
     for n in (1, 8):

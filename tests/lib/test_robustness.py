@@ -58,6 +58,31 @@ def test_damaged_newest_checkpoint_falls_back_to_an_older_one(tmp_path):
     assert _dirs(run / "checkpoints") == ["40", "60", "60.corrupt-1", "60.corrupt-2"]
 
 
+def test_a_damaged_checkpoint_is_reported_in_one_line_on_the_command_line(tmp_path):
+    run = tmp_path / "run"
+    _train(run)
+    [data] = [p for p in (run / "checkpoints" / "60").rglob("*") if p.name == "_METADATA"][:1]
+    data.write_text('{"tree_metadata": ')  # cut short, as by a full disk
+    proc = run_cli("run", TOY_CONFIG, "--workdir", str(run), "--no-progress")
+    warning = [line for line in proc.stderr.splitlines() if "does not restore" in line]
+    assert len(warning) == 1 and "checkpoint step 60" in warning[0]
+    assert "resumed from step 40" in warning[0]
+    # Reads still in flight when orbax gives up on the step are not reported as tracebacks.
+    assert "Traceback" not in proc.stderr and "Event loop is closed" not in proc.stderr
+
+
+def test_the_warning_names_the_damaged_array_file(tmp_path):
+    run = tmp_path / "run"
+    _train(run)
+    _damage(run / "checkpoints" / "60")
+    with pytest.warns(RuntimeWarning, match="does not restore") as caught:
+        _train(run)
+    [message] = [str(w.message) for w in caught if "does not restore" in str(w.message)]
+    # The innermost error (TensorStore's status and the file) rather than orbax's spec dump.
+    assert "See full TensorStore details" not in message and len(message) < 800
+    assert str(run / "checkpoints" / "60") in message
+
+
 def test_no_checkpoint_restores_is_a_clear_error(tmp_path):
     run = tmp_path / "run"
     _train(run)
