@@ -5,6 +5,9 @@ given by `SymbolicRegressor(workdir=...)`); `laws/conservation` searches a conse
 of a simulated system. The population and hall of fame are the loop's state, so a search
 checkpoints and resumes like any other run. `config.search` holds `SymbolicRegressor`
 parameters (gplearn / PySR names).
+
+This module builds on `regressor` (never the reverse: `SymbolicRegressor(workdir=...)` finds
+`laws/symbolic_regression` through the registry, with `regressor.loop_config`).
 """
 
 from __future__ import annotations
@@ -13,29 +16,18 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 import frontier
-from frontier.config import base_config
 from research.laws import conservation as C
 from research.laws import expr as E
 from research.laws import genetic as G
 from research.laws.feynman import get_equation, make_dataset
-from research.laws.regressor import RegressionObjective, SymbolicRegressor
-
-SEARCH_KEYS = (
-    "population_size",
-    "populations",
-    "tournament_size",
-    "maxsize",
-    "init_max_size",
-    "parsimony_coefficient",
-    "optimize_top",
-    "optimizer_iterations",
-    "max_rows",
-    "max_vars",
-    "linear_scaling",
+from research.laws.regressor import (
+    RegressionObjective,
+    SymbolicRegressor,
+    round_floats,
+    simplify_safely,
 )
 
 
@@ -72,7 +64,9 @@ class SymbolicRegressionExperiment(frontier.Experiment):
         self.estimator = estimator_from_config(config.search, random_state=int(config.seed))
         self.params = self.estimator.search_params(x_tr.shape[1])
         self.objective = RegressionObjective(self.params.spec, self.estimator.linear_scaling)
-        self.data = self.estimator.search_data(x_tr, y_tr, self.params.spec.num_vars)
+        self.data = self.estimator.search_data(
+            x_tr, y_tr, self.params.spec.num_vars, int(config.seed)
+        )
         self.names = names
         self.train_xy = (x_tr, y_tr)
         self.test_xy = (x_te, y_te)
@@ -103,31 +97,6 @@ class SymbolicRegressionExperiment(frontier.Experiment):
         Path(run_dir, "pareto.md").write_text("\n".join(lines) + "\n")
 
 
-def regression_config(est: SymbolicRegressor, params: G.SearchParams) -> ml_collections.ConfigDict:
-    """The config `SymbolicRegressor(workdir=...)` runs through the loop."""
-    g = int(est.generations)
-    cfg = base_config(
-        "laws/symbolic_regression", steps=g, log_every=1, eval_every=g, checkpoint_every=1
-    )
-    cfg.seed = int(est.random_state)
-    cfg.data = ml_collections.ConfigDict({"source": "arrays"})
-    cfg.search = ml_collections.ConfigDict(
-        {k: getattr(est, k) for k in SEARCH_KEYS}
-        | {"operators": list(params.spec.ops), "max_vars": params.spec.num_vars}
-    )
-    cfg.lock()
-    return cfg
-
-
-def run_regression_in_loop(config, X, y, workdir: Path):
-    """Train (or resume) in `workdir` through `frontier.loop`; returns the final state."""
-    from frontier.loop import train
-
-    exp = SymbolicRegressionExperiment(config, arrays=(X, y))
-    result = train(config, workdir, progress=False, experiment=exp)
-    return jax.tree.map(lambda v: np.asarray(v)[0], result.state)
-
-
 # ------------------------------------------------------------------------------------------
 # Conserved quantities
 
@@ -152,8 +121,6 @@ def conservation_front(params, state, md: C.MotionData) -> list[dict]:
     for size in G.pareto_front(state["hof_loss"], params.max_size):
         t, c = np.asarray(state["hof_tokens"][size]), np.asarray(state["hof_consts"][size])
         found, r = C.energy_found(spec, t, c, md)
-        from research.laws.regressor import round_floats, simplify_safely
-
         rows.append(
             {
                 "complexity": size,

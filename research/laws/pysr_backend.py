@@ -6,10 +6,16 @@ importing pysr, for the pysr and juliacall modules and for a Julia executable (o
 `PYTHON_JULIACALL_EXE` / `JULIA_EXE`, or one juliapkg already installed); if any is missing it
 raises `PySRUnavailable` at once with what to install. The JAX engine stays the default.
 
-`equations_from_pysr(table, names, operators)` turns PySR's equation table (its
-`equations_` DataFrame: complexity, loss, score, equation, sympy_format) or a list of sympy
-expressions into this module's rows (prefix tokens + constants), so `predict`, `sympy()`,
-`latex()`, `jax()` and `pareto_front` work the same for both backends.
+`equations_from_pysr(table, names, operators)` turns PySR's equation table or a list of sympy
+expressions into the estimator's rows (prefix tokens + constants), so `predict`, `sympy()`,
+`latex()`, `jax()` and `pareto_front` work the same for both backends. The table is PySR 2.x's
+`equations_` DataFrame: `complexity`, `loss`, `score` (absent when `loss_scale="linear"`),
+`equation` (SymbolicRegression.jl's string: `^` for powers, `square(x)`, Julia floats such as
+`2.5f0` or `1.0e-5`), `sympy_format` (built with `sympify(..., evaluate=False)`, so products
+and sums arrive unevaluated and integer powers may carry float exponents, `x0**2.0`),
+`lambda_format` and, in 2.x, `julia_expression`. Only the first five are read.
+
+This module depends on `expr` only; `regressor.SymbolicRegressor` calls it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -86,39 +93,34 @@ def check_pysr() -> None:
         )
 
 
-def pysr_kwargs(est) -> dict:
-    """PySRRegressor arguments equivalent to a SymbolicRegressor's."""
+def pysr_kwargs(est, seed: int | None = None) -> dict:
+    """PySRRegressor (2.x) arguments equivalent to a SymbolicRegressor's settings."""
     ops = est.operators()
+    islands = int(est.populations)
     return {
         "niterations": int(est.generations),
-        "populations": int(est.populations),
-        "population_size": int(est.population_size) // int(est.populations),
+        "populations": islands,
+        "population_size": -(-int(est.population_size) // islands),  # as our islands: rounded up
         "binary_operators": [PYSR_BINARY[o] for o in ops if o in PYSR_BINARY],
         "unary_operators": [PYSR_UNARY[o] for o in ops if o in PYSR_UNARY],
         "maxsize": int(est.maxsize),
         "parsimony": float(est.parsimony_coefficient),
         "tournament_selection_n": int(est.tournament_size),
         "model_selection": est.model_selection,
-        "random_state": int(est.random_state),
+        "random_state": int(est.random_state if seed is None else seed),
         "deterministic": True,
         "parallelism": "serial",
         "progress": False,
     }
 
 
-def fit_pysr(est, X, y, variable_names=None):
-    from research.laws.regressor import check_xy
-
-    check_pysr()
-    X, y = check_xy(X, y)
-    names = est._names(X.shape[1], variable_names)
+def run_pysr(kwargs: dict, X: np.ndarray, y: np.ndarray, names: list[str]):
+    """Fit a `pysr.PySRRegressor(**kwargs)`; call `check_pysr()` first."""
     import pysr  # noqa: PLC0415  (only after the checks: importing may install Julia)
 
-    model = pysr.PySRRegressor(**pysr_kwargs(est))
+    model = pysr.PySRRegressor(**kwargs)
     model.fit(X, y, variable_names=names)
-    est.pysr_model_ = model
-    adopt_equations(est, model.equations_, names, X, y)
-    return est
+    return model
 
 
 def _table_rows(table) -> list[dict]:
@@ -131,10 +133,14 @@ def _table_rows(table) -> list[dict]:
     return rows
 
 
+_JULIA_FLOAT = re.compile(r"\b(\d+\.?\d*)[fF]([+-]?\d+)\b")  # 2.5f0 (Float32 literal)
+
+
 def _parse_equation(text: str, names):
-    """PySR's equation string (Julia syntax: `^`, `square(x)`, ...) as sympy."""
+    """PySR's equation string (Julia syntax: `^`, `square(x)`, `2.5f0`, ...) as sympy."""
     import sympy as sp
 
+    text = _JULIA_FLOAT.sub(r"\1e\2", text)
     local = {n: sp.Symbol(n) for n in names}
     local.update(
         {
@@ -145,6 +151,19 @@ def _parse_equation(text: str, names):
         }
     )
     return sp.sympify(text.replace("^", "**"), locals=local)
+
+
+def _normalise(expr):
+    """Evaluate PySR 2.x's unevaluated sympy (`evaluate=False`), give symbols plain names
+    (no assumptions) and integer-valued float exponents (x**2.0) integer ones."""
+    import sympy as sp
+
+    expr = expr.doit()
+    expr = expr.xreplace({s: sp.Symbol(str(s)) for s in expr.free_symbols})
+    return expr.replace(
+        lambda e: e.is_Pow and e.exp.is_Float and float(e.exp) == int(e.exp),
+        lambda e: e.base ** int(e.exp),
+    )
 
 
 def equations_from_pysr(table, names, operators=E.DEFAULT_OPS, max_len: int = 64):
@@ -165,9 +184,7 @@ def equations_from_pysr(table, names, operators=E.DEFAULT_OPS, max_len: int = 64
         expr = r.get("sympy_format")
         if expr is None:
             expr = _parse_equation(str(r["equation"]), names)
-        expr = sp.sympify(expr).xreplace(
-            {s: sp.Symbol(str(s)) for s in sp.sympify(expr).free_symbols}
-        )
+        expr = _normalise(sp.sympify(expr))
         try:
             tokens, consts = E.from_sympy(spec, expr, list(names))
         except ValueError as err:
@@ -184,23 +201,3 @@ def equations_from_pysr(table, names, operators=E.DEFAULT_OPS, max_len: int = 64
             }
         )
     return spec, rows
-
-
-def adopt_equations(est, table, names, X, y) -> None:
-    """Make `est` a fitted estimator whose Pareto front is PySR's table (translated)."""
-    from research.laws import genetic as G
-    from research.laws.regressor import select_model
-
-    spec, rows = equations_from_pysr(table, names, est.operators(), max_len=max(64, est.maxsize))
-    est.params_ = G.SearchParams(spec=spec, max_size=spec.max_len, init_max_size=1)
-    est.state_ = None
-    est.variable_names_ = list(names)
-    est.n_features_in_ = len(names)
-    X = np.asarray(X, np.float64)
-    y = np.asarray(y, np.float64)
-    var_y = max(float(np.var(y)), 1e-300)
-    for r in rows:  # re-score on the data, as our own front is
-        pred = est._raw_outputs(r["tokens"], r["consts"], X)
-        r["loss"] = float(np.mean((y - pred) ** 2) / var_y)
-    est.equations_ = rows
-    est.best_index_ = select_model(rows, est.model_selection)

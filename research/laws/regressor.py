@@ -15,19 +15,58 @@ The loss is the normalised mean squared error (MSE / var(y)); with `linear_scali
 as in Operon and Keijzer 2003) each candidate g is scored after the least-squares fit
 y ~ a + b g, and the exported model is a + b g. The search runs on at most `max_rows` training
 rows (a fixed random subset); the Pareto front is re-scored on all of them.
+
+It is a scikit-learn estimator (`clone`, `Pipeline`, `GridSearchCV`, `cross_val_score`,
+`check_estimator`): the constructor only stores parameters, `fit` validates them and the data
+with scikit-learn's own checks, fitted attributes end in `_`. Two rules keep it cheap to fit
+many times, as model selection does. Fewer rows than `max_rows` are padded (with zero weight)
+to the next power of two, at least 32, so folds of slightly different sizes reuse one compiled
+search. The islands have equal sizes, so a `population_size` not divisible by `populations` is
+rounded up to the next multiple (`population_size_` is the size searched); the tournament,
+`migrants` and `optimize_top` are capped at the island size.
+
+Dependencies run one way: `experiments` (the loop experiment) builds on this module, and this
+module reaches the loop experiment through the registry by name; `pysr_backend` depends only
+on `expr`.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from frontier import registry
+from frontier.config import base_config
 from research.laws import expr as E
 from research.laws import genetic as G
+from research.laws import pysr_backend
+
+MIN_ROWS = 3  # two points are fit exactly by any non-constant g after linear scaling
+MIN_PADDED_ROWS = 32
+LOOP_EXPERIMENT = "laws/symbolic_regression"
+# The estimator settings a loop config carries in `config.search` (gplearn / PySR names).
+SEARCH_KEYS = (
+    "population_size",
+    "populations",
+    "tournament_size",
+    "maxsize",
+    "init_max_size",
+    "parsimony_coefficient",
+    "optimize_top",
+    "optimizer_iterations",
+    "max_rows",
+    "max_vars",
+    "linear_scaling",
+)
 
 
 class RegressionObjective:
@@ -48,58 +87,32 @@ class RegressionObjective:
     def __call__(self, tokens, consts, data):
         out = E.evaluate(self.spec, tokens, consts, data["x"], self.chunk)
         y = data["y"]
-        yc = y - jnp.mean(y)
-        var_y = jnp.maximum(jnp.mean(yc**2), 1e-30)
+        if "weight" in data:  # padding rows have weight 0 (see `search_data`)
+            real = data["weight"] > 0
+            count = jnp.maximum(jnp.sum(real), 1)
+
+            def mean(v, keepdims=False):
+                s = jnp.sum(jnp.where(real, v, 0.0), axis=-1, keepdims=keepdims)
+                return s / count
+        else:
+
+            def mean(v, keepdims=False):
+                return jnp.mean(v, axis=-1, keepdims=keepdims)
+
+        yc = y - mean(y)
+        var_y = jnp.maximum(mean(yc**2), 1e-30)
         if self.linear_scaling:
-            fc = out - jnp.mean(out, axis=1, keepdims=True)
-            var_f = jnp.mean(fc**2, axis=1)
+            fc = out - mean(out, keepdims=True)
+            var_f = mean(fc**2)
             ok = var_f > 1e-12
-            b = jnp.where(ok, jnp.mean(fc * yc, axis=1) / jnp.where(ok, var_f, 1.0), 0.0)
+            b = jnp.where(ok, mean(fc * yc) / jnp.where(ok, var_f, 1.0), 0.0)
             resid = yc - b[:, None] * fc
         else:
             resid = y - out
-        return jnp.mean(resid**2, axis=1) / var_y
+        return mean(resid**2) / var_y
 
 
-def check_xy(X, y=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Validate and convert: `X [n, d]` finite, `y [n]` finite with the same n."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        raise ValueError(
-            f"X must be 2-D [samples, features], got shape {X.shape}; use X.reshape(-1, 1) "
-            "for a single feature"
-        )
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must be 2-D [samples, features] and non-empty, got {X.shape}")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(1))
-        raise ValueError(
-            f"X contains {int(bad.sum())} NaN or infinite values (rows {rows[:5].tolist()}"
-            f"{'...' if len(rows) > 5 else ''}); drop or impute those rows"
-        )
-    if y is None:
-        return X, None
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D [samples], got shape {y.shape}")
-    if len(y) != len(X):
-        raise ValueError(
-            f"X and y have different numbers of samples: X has {len(X)} rows, y has {len(y)}"
-        )
-    bad = ~np.isfinite(y)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise ValueError(
-            f"y contains {int(bad.sum())} NaN or infinite values (rows {rows[:5].tolist()}"
-            f"{'...' if len(rows) > 5 else ''}); drop those rows"
-        )
-    return X, y
-
-
-class SymbolicRegressor:
+class SymbolicRegressor(RegressorMixin, BaseEstimator):
     """Symbolic regression by genetic programming on the JAX interpreter (see module doc)."""
 
     def __init__(
@@ -130,7 +143,7 @@ class SymbolicRegressor:
         max_vars: int | None = None,
         model_selection: str = "best",
         backend: str = "jax",
-        random_state: int = 0,
+        random_state: int | None = 0,
         workdir: str | None = None,
         verbose: bool = False,
     ):
@@ -164,6 +177,12 @@ class SymbolicRegressor:
         self.workdir = workdir
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
     # ---------------------------------------------------------------------------- set-up
 
     def operators(self) -> tuple[str, ...]:
@@ -175,22 +194,18 @@ class SymbolicRegressor:
         return E.resolve_operators(names)
 
     def search_params(self, num_features: int) -> G.SearchParams:
-        """The engine's static parameters for data with `num_features` columns."""
-        if int(self.generations) < 1:
-            raise ValueError(
-                f"generations must be >= 1, got {self.generations}: a budget of zero searches "
-                "nothing"
-            )
-        if int(self.population_size) < 1:
-            raise ValueError(
-                f"population_size must be >= 1, got {self.population_size}: a budget of zero "
-                "searches nothing"
-            )
-        if self.populations < 1 or self.population_size % self.populations:
-            raise ValueError(
-                f"population_size={self.population_size} must be a positive multiple of "
-                f"populations={self.populations} (the islands have equal sizes)"
-            )
+        """The engine's static parameters for data with `num_features` columns.
+
+        Validates the settings (here, not in `__init__`, as scikit-learn asks). Islands have
+        equal sizes: `ceil(population_size / populations)` each, at least 2; the tournament,
+        `migrants` and `optimize_top` are capped by that size."""
+        for name in ("generations", "population_size", "populations", "maxsize", "max_rows"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"{name} must be an integer >= 1, got {value!r}"
+                    + (": a budget of zero searches nothing" if value == 0 else "")
+                )
         if self.model_selection not in ("best", "accuracy"):
             raise ValueError(
                 f"model_selection must be 'best' or 'accuracy', got {self.model_selection!r}"
@@ -199,11 +214,13 @@ class SymbolicRegressor:
         if num_vars < num_features:
             raise ValueError(f"max_vars={self.max_vars} is below the {num_features} features")
         spec = E.Spec(self.operators(), num_vars, int(self.maxsize))
+        islands = int(self.populations)
+        island_size = max(2, -(-int(self.population_size) // islands))
         return G.SearchParams(
             spec=spec,
-            islands=int(self.populations),
-            island_size=int(self.population_size) // int(self.populations),
-            tournament_size=int(self.tournament_size),
+            islands=islands,
+            island_size=island_size,
+            tournament_size=min(int(self.tournament_size), island_size),
             p_crossover=float(self.p_crossover),
             p_subtree_mutation=float(self.p_subtree_mutation),
             p_hoist_mutation=float(self.p_hoist_mutation),
@@ -215,77 +232,131 @@ class SymbolicRegressor:
             const_range=tuple(float(c) for c in self.const_range),
             elite=1,
             migration_every=int(self.migration_every),
-            migrants=int(self.migrants) if self.populations > 1 else 0,
-            optimize_top=int(self.optimize_top),
+            migrants=min(int(self.migrants), island_size - 1) if islands > 1 else 0,
+            optimize_top=min(int(self.optimize_top), island_size),
             optimize_steps=int(self.optimizer_iterations),
             optimize_lr=float(self.optimize_lr),
         )
 
-    def search_data(self, X: np.ndarray, y: np.ndarray, num_vars: int) -> dict:
-        """The device arrays the search sees: at most `max_rows` rows, columns padded."""
-        idx = subsample_indices(len(X), int(self.max_rows), self.random_state)
-        x = np.zeros((len(idx), num_vars), np.float32)
+    def search_seed(self) -> int:
+        """The integer seed of a search: `random_state` itself when it is an integer."""
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    def search_data(self, X: np.ndarray, y: np.ndarray, num_vars: int, seed=None) -> dict:
+        """The device arrays the search sees: at most `max_rows` rows (fewer are padded to a
+        power of two with weight 0, so similar sizes share one compiled search), columns
+        padded to `num_vars`: `x [R, num_vars]`, `y [R]`, `weight [R]`."""
+        seed = self.random_state if seed is None else seed
+        idx = subsample_indices(len(X), int(self.max_rows), seed)
+        rows = padded_rows(len(idx), int(self.max_rows))
+        weight = (np.arange(rows) < len(idx)).astype(np.float32)
+        idx = idx[np.arange(rows) % len(idx)]  # padding repeats real rows: finite outputs
+        x = np.zeros((rows, num_vars), np.float32)
         x[:, : X.shape[1]] = X[idx]
         return {
             "x": jnp.asarray(x),
             "y": jnp.asarray(y[idx], jnp.float32),
+            "weight": jnp.asarray(weight),
             "num_vars": jnp.int32(X.shape[1]),
         }
 
     # ---------------------------------------------------------------------------- fit
 
     def fit(self, X, y, variable_names=None) -> SymbolicRegressor:
-        """Search for expressions of the columns of `X [n, d]` that predict `y [n]`."""
-        if self.backend == "pysr":
-            from research.laws.pysr_backend import fit_pysr
+        """Search for expressions of the columns of `X [n, d]` that predict `y [n]`.
 
-            return fit_pysr(self, X, y, variable_names)
-        if self.backend != "jax":
+        `variable_names` (d strings) name the columns in the equations; by default a
+        DataFrame's column names, else x0, x1, ..."""
+        if self.backend not in ("jax", "pysr"):
             raise ValueError(f"unknown backend {self.backend!r}; choose 'jax' or 'pysr'")
-        X, y = check_xy(X, y)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=MIN_ROWS
+        )
         names = self._names(X.shape[1], variable_names)
         params = self.search_params(X.shape[1])
-        objective = RegressionObjective(params.spec, self.linear_scaling)
-        data = self.search_data(X, y, params.spec.num_vars)
+        seed = self.search_seed()
+        if self.backend == "pysr":
+            pysr_backend.check_pysr()
+            model = pysr_backend.run_pysr(pysr_backend.pysr_kwargs(self, seed), X, y, names)
+            self.pysr_model_ = model
+            self._adopt_pysr(model.equations_, names, X, y)
+            return self
         if self.workdir is not None:
-            from research.laws.experiments import regression_config, run_regression_in_loop
-
-            config = regression_config(self, params)
-            state = run_regression_in_loop(config, X, y, Path(self.workdir))
+            state = run_in_loop(loop_config(self, params, seed), X, y, Path(self.workdir))
         else:
+            objective = RegressionObjective(params.spec, self.linear_scaling)
+            data = self.search_data(X, y, params.spec.num_vars, seed)
             report = None
             if self.verbose:
                 report = lambda g, m: print(  # noqa: E731
                     f"generation {g + 1}: best loss {float(m['loss']):.4g}, "
                     f"mean size {float(m['mean_size']):.1f}"
                 )
-            state = run_search(
-                params, objective, data, int(self.generations), self.random_state, report
-            )
+            state = run_search(params, objective, data, int(self.generations), seed, report)
         self._finish(params, state, X, y, names)
         return self
 
     def _names(self, d: int, names) -> list[str]:
         if names is None:
+            columns = getattr(self, "feature_names_in_", None)
+            if columns is not None and all(str(c).isidentifier() for c in columns):
+                return [str(c) for c in columns]
             return [f"x{i}" for i in range(d)]
+        if isinstance(names, str):
+            raise ValueError(
+                f"variable_names must be a list of {d} names, got the string {names!r}"
+            )
         names = [str(n) for n in names]
         if len(names) != d:
-            raise ValueError(f"{len(names)} variable_names for {d} features")
+            raise ValueError(
+                f"variable_names has {len(names)} names but X has {d} features (columns); "
+                "give one name per column"
+            )
+        if len(set(names)) != d:
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"variable_names must be distinct; repeated: {dup}")
         return names
 
     def _finish(self, params, state, X, y, names):
         self.params_ = params
+        self.population_size_ = params.islands * params.island_size
         self.state_ = jax.device_get(state)
         self.variable_names_ = names
         self.n_features_in_ = X.shape[1]
         self.equations_ = self._score_front(X, y)
         self.best_index_ = select_model(self.equations_, self.model_selection)
 
+    def _adopt_pysr(self, table, names, X, y) -> None:
+        """Become a fitted estimator whose Pareto front is PySR's table, translated and
+        re-scored on (X, y) as our own front is."""
+        spec, rows = pysr_backend.equations_from_pysr(
+            table, names, self.operators(), max_len=max(64, int(self.maxsize))
+        )
+        self.params_ = G.SearchParams(spec=spec, max_size=spec.max_len, init_max_size=1)
+        islands = int(self.populations)
+        self.population_size_ = islands * -(-int(self.population_size) // islands)
+        self.state_ = None
+        self.variable_names_ = list(names)
+        self.n_features_in_ = len(names)
+        X = np.asarray(X, np.float64)
+        y = np.asarray(y, np.float64)
+        var_y = max(float(np.var(y)), 1e-300)
+        for r in rows:
+            pred = self._raw_outputs(r["tokens"], r["consts"], X)
+            r["loss"] = float(np.mean((y - pred) ** 2) / var_y)
+        self.equations_ = rows
+        self.best_index_ = select_model(rows, self.model_selection)
+
     def _raw_outputs(self, tokens, consts, X) -> np.ndarray:
-        x = np.zeros((len(X), self.params_.spec.num_vars), np.float32)
-        x[:, : X.shape[1]] = X
+        """`g(X) [n]`; rows padded to a bucket so new row counts rarely recompile."""
+        n = len(X)
+        rows = max(MIN_PADDED_ROWS, _next_pow2(n)) if n <= 2048 else -(-n // 2048) * 2048
+        x = np.zeros((rows, self.params_.spec.num_vars), np.float32)
+        x[:n, : X.shape[1]] = X
         out = E.evaluate_jit(self.params_.spec, jnp.asarray(tokens), jnp.asarray(consts), x, 2048)
-        return np.asarray(out, np.float64)
+        return np.asarray(out, np.float64)[:n]
 
     def _score_front(self, X, y) -> list[dict]:
         st = self.state_
@@ -322,8 +393,7 @@ class SymbolicRegressor:
     # ---------------------------------------------------------------------------- outputs
 
     def _check_fitted(self):
-        if not hasattr(self, "equations_"):
-            raise RuntimeError("this SymbolicRegressor is not fitted yet; call fit(X, y) first")
+        check_is_fitted(self, "equations_")
         if not self.equations_:
             raise RuntimeError("the search found no finite expression; raise generations")
 
@@ -383,19 +453,47 @@ class SymbolicRegressor:
     def predict(self, X, index: int | None = None) -> np.ndarray:
         """Predictions `[n]` of the selected (or `index`-th Pareto) model."""
         self._check_fitted()
-        X, _ = check_xy(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features; the model was fit on {self.n_features_in_}"
-            )
+        X = validate_data(self, X, reset=False, dtype=np.float64)
         r = self._row(index)
         a, b = r["scale"]
         return a + b * self._raw_outputs(r["tokens"], r["consts"], X)
 
-    def score(self, X, y) -> float:
-        """R^2 of the selected model on (X, y)."""
-        X, y = check_xy(X, y)
-        return r2_score(y, self.predict(X))
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of the selected model on (X, y); -inf where it predicts a non-finite value."""
+        from sklearn.metrics import r2_score as sklearn_r2
+
+        pred = self.predict(X)
+        if not np.all(np.isfinite(pred)):
+            return -np.inf
+        return float(sklearn_r2(y, pred, sample_weight=sample_weight))
+
+
+def loop_config(
+    est: SymbolicRegressor, params: G.SearchParams, seed: int
+) -> ml_collections.ConfigDict:
+    """The config `SymbolicRegressor(workdir=...)` runs through `frontier.loop`."""
+    g = int(est.generations)
+    cfg = base_config(LOOP_EXPERIMENT, steps=g, log_every=1, eval_every=g, checkpoint_every=1)
+    cfg.seed = int(seed)
+    cfg.data = ml_collections.ConfigDict({"source": "arrays"})
+    cfg.search = ml_collections.ConfigDict(
+        {k: getattr(est, k) for k in SEARCH_KEYS}
+        | {"operators": list(params.spec.ops), "max_vars": params.spec.num_vars}
+    )
+    cfg.lock()
+    return cfg
+
+
+def run_in_loop(config, X: np.ndarray, y: np.ndarray, workdir: Path) -> dict:
+    """Train (or resume) in `workdir` through `frontier.loop`; returns the final state.
+
+    The loop experiment (`research.laws.experiments`) is found by its registered name: it
+    builds on this module, so importing it from here would make a circle."""
+    from frontier.loop import train
+
+    experiment = registry.get_experiment(LOOP_EXPERIMENT).obj(config, arrays=(X, y))
+    result = train(config, workdir, progress=False, experiment=experiment)
+    return jax.tree.map(lambda v: np.asarray(v)[0], result.state)
 
 
 def run_search(params, objective, data, generations: int, seed: int, callback=None) -> dict:
@@ -412,6 +510,18 @@ def run_search(params, objective, data, generations: int, seed: int, callback=No
         if callback is not None:
             callback(g, jax.device_get(metrics))
     return state
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def padded_rows(n: int, max_rows: int) -> int:
+    """Rows a search over `n` real rows runs on: `n` when it is `max_rows` (or more), else the
+    next power of two, at least 32, at most `max_rows`."""
+    if n >= max_rows:
+        return n
+    return min(max_rows, max(MIN_PADDED_ROWS, _next_pow2(n)))
 
 
 def subsample_indices(n: int, max_rows: int, seed: int) -> np.ndarray:

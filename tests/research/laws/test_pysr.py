@@ -70,7 +70,7 @@ def test_equation_table_from_sympy_list_and_strings():
         {"complexity": 5, "loss": 0.0, "score": 9.0, "equation": "((2.5 * square(x0)) / x1)"},
     ]
     est = SymbolicRegressor(backend="pysr")
-    P.adopt_equations(est, table, ["x0", "x1"], X, y)
+    est._adopt_pysr(table, ["x0", "x1"], X, y)
     _check_adopted(est, X, y)
     spec, rows = P.equations_from_pysr([x0 - x1, sp.exp(x0) * x1**-2], ["x0", "x1"])
     assert "neg" in spec.ops or "sub" in spec.ops
@@ -90,7 +90,7 @@ def test_equation_table_from_a_dataframe():
         }
     )
     est = SymbolicRegressor(backend="pysr")
-    P.adopt_equations(est, df, ["x0", "x1"], X, y)
+    est._adopt_pysr(df, ["x0", "x1"], X, y)
     _check_adopted(est, X, y)
 
 
@@ -108,3 +108,41 @@ def test_parameters_map_to_pysr_names():
     assert kw["niterations"] == 7 and kw["populations"] == 3 and kw["population_size"] == 40
     assert kw["binary_operators"] == ["+", "*", "/"]
     assert kw["unary_operators"] == ["square", "cos"] and kw["maxsize"] == 17
+
+
+def _pysr2_sympy(text: str):
+    """What PySR 2.x puts in `sympy_format`: sympify with its operator names, evaluate=False."""
+    local = {"x0": x0, "x1": x1, "square": lambda a: a**2, "inv": lambda a: 1 / a}
+    return sp.sympify(text.replace("f0", "e0"), locals=local, evaluate=False)
+
+
+def test_equation_table_as_pysr_2_writes_it():
+    """PySR 2.x's `equations_`: Julia strings (`^`, `2.5f0`), unevaluated sympy with float
+    exponents, extra columns we ignore, and no `score` column under loss_scale='linear'."""
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    equations = ["x0", "(x0 * 2.1f0)", "((2.5f0 * (x0 ^ 2.0f0)) * inv(x1))"]
+    df = pd.DataFrame(
+        {
+            "complexity": [1, 3, 7],
+            "loss": [1.0, 0.5, 0.0],
+            "equation": equations,
+            "sympy_format": [_pysr2_sympy(e) for e in equations],
+            "lambda_format": [lambda X: X[:, 0]] * 3,
+            "julia_expression": [object()] * 3,
+        }
+    )
+    assert sp.Float(2.0) in df["sympy_format"][2].atoms(sp.Float)  # x0**2.0, unevaluated
+    est = SymbolicRegressor(backend="pysr")
+    est._adopt_pysr(df, ["x0", "x1"], X, y)
+    assert est.equations_[2]["equation"] == "div(mul(2.5, square(x0)), x1)"
+    assert [r["score"] for r in est.equations_] == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(est.predict(X), y, rtol=1e-5)
+    # the strings alone (no sympy_format column) give the same rows
+    spec, rows = P.equations_from_pysr(df.drop(columns=["sympy_format"]), ["x0", "x1"])
+    assert [r["equation"] for r in rows] == [r["equation"] for r in est.equations_]
+
+
+def test_uneven_population_maps_to_rounded_up_pysr_islands():
+    kw = P.pysr_kwargs(SymbolicRegressor(population_size=50, populations=4, random_state=None), 7)
+    assert kw["population_size"] == 13 and kw["populations"] == 4 and kw["random_state"] == 7

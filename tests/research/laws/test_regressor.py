@@ -4,11 +4,13 @@ import jax
 import numpy as np
 import pytest
 import sympy as sp
+from sklearn.exceptions import NotFittedError
 
 from frontier.config import ConfigError
 from frontier.loop import train
 from research.laws import SymbolicRegressor
-from research.laws.experiments import SymbolicRegressionExperiment, regression_config
+from research.laws.experiments import SymbolicRegressionExperiment
+from research.laws.regressor import loop_config
 
 TINY = dict(
     population_size=64,
@@ -91,8 +93,8 @@ def test_search_resumes_through_the_loop(tmp_path, compile_cache):
     X, y = _data(120)
     est = SymbolicRegressor(**{**TINY, "generations": 4}, random_state=0)
     params = est.search_params(3)
-    full = regression_config(est, params)
-    half = regression_config(SymbolicRegressor(**{**TINY, "generations": 2}), params)
+    full = loop_config(est, params, 0)
+    half = loop_config(SymbolicRegressor(**{**TINY, "generations": 2}), params, 0)
     exp = SymbolicRegressionExperiment(full, (X, y))
     whole = train(full, tmp_path / "a", progress=False, experiment=exp)
     train(half, tmp_path / "b", progress=False, experiment=exp)
@@ -105,15 +107,19 @@ def test_search_resumes_through_the_loop(tmp_path, compile_cache):
         )
     assert int(np.asarray(whole.state["generation"])[0]) == 4
     assert (tmp_path / "a" / "pareto.md").read_text().count("|") > 6
+    # the estimator reaches the same loop experiment by its registered name
+    via_estimator = est.set_params(workdir=str(tmp_path / "c")).fit(X, y)
+    np.testing.assert_array_equal(via_estimator.state_["tokens"], whole.state["tokens"][0])
+    assert (tmp_path / "c" / "pareto.md").exists()
 
 
 @pytest.mark.parametrize(
     "X, y, match",
     [
-        (np.ones((5, 2)), np.ones(4), "X has 5 rows, y has 4"),
-        (np.ones(5), np.ones(5), "must be 2-D"),
-        (np.array([[1.0, np.nan], [2.0, 3.0]]), np.ones(2), "X contains 1 NaN or infinite"),
-        (np.ones((3, 2)), np.array([1.0, np.inf, 2.0]), "y contains 1 NaN or infinite"),
+        (np.ones((5, 2)), np.ones(4), "inconsistent numbers of samples: \\[5, 4\\]"),
+        (np.ones(5), np.ones(5), "Expected 2D array, got 1D array"),
+        (np.array([[1.0, np.nan], [2.0, 3.0], [1, 1]]), np.ones(3), "Input X contains NaN"),
+        (np.ones((3, 2)), np.array([1.0, np.inf, 2.0]), "Input y contains infinity"),
     ],
 )
 def test_bad_data_is_rejected_clearly(X, y, match):
@@ -123,9 +129,9 @@ def test_bad_data_is_rejected_clearly(X, y, match):
 
 def test_bad_settings_are_rejected_clearly():
     X, y = _data(20)
-    with pytest.raises(ValueError, match="generations must be >= 1.*budget of zero"):
+    with pytest.raises(ValueError, match="generations must be an integer >= 1.*budget of zero"):
         SymbolicRegressor(**{**TINY, "generations": 0}).fit(X, y)
-    with pytest.raises(ValueError, match="population_size must be >= 1"):
+    with pytest.raises(ValueError, match="population_size must be an integer >= 1"):
         SymbolicRegressor(**{**TINY, "population_size": 0}).fit(X, y)
     with pytest.raises(ValueError, match="unknown operator 'tan'.*available operators"):
         SymbolicRegressor(**{**TINY, "unary_operators": ("tan",)}).fit(X, y)
@@ -133,12 +139,12 @@ def test_bad_settings_are_rejected_clearly():
         SymbolicRegressor(backend="julia").fit(X, y)
     with pytest.raises(ValueError, match="3 features"):
         SymbolicRegressor(**TINY).fit(X, y, ["a"])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         SymbolicRegressor().predict(X)
 
 
 def test_predict_checks_the_feature_count(fitted):
     model, X, _ = fitted
-    with pytest.raises(ValueError, match="fit on 3"):
+    with pytest.raises(ValueError, match="expecting 3 features"):
         model.predict(X[:, :2])
     assert jax.numpy.asarray(model.predict(X[:3])).shape == (3,)
