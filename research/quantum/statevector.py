@@ -24,7 +24,21 @@ class TooLargeError(ValueError):
 
 
 def available_memory_bytes() -> int:
-    """MemAvailable from /proc/meminfo (or total physical memory where that is missing)."""
+    """Free memory of the device the simulation runs on, in bytes.
+
+    On an accelerator that is the first device's free memory (`memory_stats()`: its
+    `bytes_limit` minus `bytes_in_use`), not the host's: a GPU's memory is usually the
+    smaller. On CPU (whose devices report no limit) it is MemAvailable from /proc/meminfo,
+    or the total physical memory where that is missing.
+    """
+    device = jax.local_devices()[0]
+    if device.platform != "cpu":
+        try:
+            stats = device.memory_stats() or {}
+        except Exception:  # some backends do not implement memory statistics
+            stats = {}
+        if "bytes_limit" in stats:
+            return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
     try:
         with open("/proc/meminfo") as f:
             for line in f:

@@ -136,6 +136,21 @@ def test_memory_guard_errors_before_allocating(tmp_path):
         run_config("configs/quantum/qbm_qbm.py:smoke", tmp_path / "q", ["qbm.visible=30"])
 
 
+def test_memory_guard_reads_an_accelerators_own_memory(monkeypatch):
+    class FakeGPU:
+        platform = "gpu"
+
+        def memory_stats(self):
+            return {"bytes_limit": 8 * 2**30, "bytes_in_use": 2**30}
+
+    monkeypatch.setattr(jax, "local_devices", lambda: [FakeGPU()])
+    assert sv.available_memory_bytes() == 7 * 2**30
+    with pytest.raises(sv.TooLargeError, match="more than the 7.00 GB available"):
+        sv.check_density_memory(14)  # 8 float64 matrices of 16384^2: 16 GB
+    FakeGPU.memory_stats = lambda self: None  # a backend without statistics: host memory
+    assert sv.available_memory_bytes() > 0
+
+
 def test_parity_data_and_alignment():
     xtr, ytr, xte, yte = parity_data(4, 0.625, 0)
     assert xtr.shape == (10, 4) and xte.shape == (6, 4)
