@@ -1,4 +1,4 @@
-"""`SymbolicRegressor`: a scikit-learn style estimator over the JAX genetic engine (or PySR).
+"""`SymbolicRegressor`: a scikit-learn estimator over the JAX genetic engine (or PySR).
 
     from research.laws import SymbolicRegressor
     model = SymbolicRegressor(population_size=1000, generations=40, random_state=0)
@@ -87,13 +87,12 @@ class RegressionObjective:
     def __call__(self, tokens, consts, data):
         out = E.evaluate(self.spec, tokens, consts, data["x"], self.chunk)
         y = data["y"]
-        if "weight" in data:  # padding rows have weight 0 (see `search_data`)
+        if "weight" in data:  # padded data: the padding rows have weight 0 (`search_data`)
             real = data["weight"] > 0
             count = jnp.maximum(jnp.sum(real), 1)
 
             def mean(v, keepdims=False):
-                s = jnp.sum(jnp.where(real, v, 0.0), axis=-1, keepdims=keepdims)
-                return s / count
+                return jnp.sum(jnp.where(real, v, 0.0), axis=-1, keepdims=keepdims) / count
         else:
 
             def mean(v, keepdims=False):
@@ -245,22 +244,25 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def search_data(self, X: np.ndarray, y: np.ndarray, num_vars: int, seed=None) -> dict:
-        """The device arrays the search sees: at most `max_rows` rows (fewer are padded to a
-        power of two with weight 0, so similar sizes share one compiled search), columns
-        padded to `num_vars`: `x [R, num_vars]`, `y [R]`, `weight [R]`."""
+        """The device arrays the search sees: at most `max_rows` rows, columns padded to
+        `num_vars`: `x [R, num_vars]`, `y [R]`. Fewer rows are padded to a power of two, so
+        similar sizes share one compiled search, and then `weight [R]` (0 for padding) is
+        added; unpadded data gives the objective exactly the program it had before padding."""
         seed = self.random_state if seed is None else seed
         idx = subsample_indices(len(X), int(self.max_rows), seed)
-        rows = padded_rows(len(idx), int(self.max_rows))
-        weight = (np.arange(rows) < len(idx)).astype(np.float32)
-        idx = idx[np.arange(rows) % len(idx)]  # padding repeats real rows: finite outputs
+        real = len(idx)
+        rows = padded_rows(real, int(self.max_rows))
+        idx = idx[np.arange(rows) % real]  # padding repeats real rows: finite outputs
         x = np.zeros((rows, num_vars), np.float32)
         x[:, : X.shape[1]] = X[idx]
-        return {
+        data = {
             "x": jnp.asarray(x),
             "y": jnp.asarray(y[idx], jnp.float32),
-            "weight": jnp.asarray(weight),
             "num_vars": jnp.int32(X.shape[1]),
         }
+        if rows > real:
+            data["weight"] = jnp.asarray((np.arange(rows) < real).astype(np.float32))
+        return data
 
     # ---------------------------------------------------------------------------- fit
 

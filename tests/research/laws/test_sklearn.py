@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 import scipy.sparse
@@ -20,6 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 from research.laws import SymbolicRegressor
+from research.laws import genetic as G
+from research.laws.regressor import RegressionObjective
 
 # 15 = 2 islands of 8 (rounded up): the checks run on an uneven population.
 BUDGET = dict(
@@ -69,6 +72,26 @@ def test_uneven_population_is_rounded_up_to_equal_islands(fitted):
     assert (p.islands, p.island_size, p.tournament_size) == (4, 13, 10)
     small = SymbolicRegressor(population_size=6, populations=4, migrants=5).search_params(3)
     assert (small.island_size, small.tournament_size, small.migrants) == (2, 2, 1)
+
+
+def test_padded_rows_score_as_the_real_rows():
+    """70 rows padded to 128 (weight 0) give the losses of the 70 rows alone."""
+    X, y = _data(70)
+    est = SymbolicRegressor(**{**BUDGET, "max_rows": 1000})
+    params = est.search_params(3)
+    padded = est.search_data(X, y, 10, 0)
+    plain = est.set_params(max_rows=70).search_data(X, y, 10, 0)
+    assert padded["x"].shape == (128, 10) and float(padded["weight"].sum()) == 70
+    assert "weight" not in plain and plain["x"].shape == (70, 10)
+    tokens, consts = G.random_trees(params, jax.random.key(0), 32, 3)
+    for scaling in (True, False):
+        objective = RegressionObjective(params.spec, scaling)
+        np.testing.assert_allclose(
+            objective(tokens, consts, padded),
+            objective(tokens, consts, plain),
+            rtol=2e-5,
+            atol=1e-6,
+        )
 
 
 def test_params_round_trip_and_clone(fitted):
