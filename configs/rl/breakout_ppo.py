@@ -14,5 +14,10 @@ def get_config(arg=None):
         arg,
         env="Breakout-MinAtar",
         steps=245,
-        **{"env.num_envs": 16, "algo.minibatches": 8, "optim.learning_rate": 5e-4},
+        **{
+            "env.num_envs": 16,
+            "algo.minibatches": 8,
+            "optim.learning_rate": 5e-4,
+            "optim.critic_learning_rate": 5e-4,
+        },
     )

@@ -1,9 +1,9 @@
-"""A classical policy the size of the quantum one (4-10-2 tanh MLP, 72 parameters), PPO.
+"""A classical actor the size of the quantum one (4-10-2 tanh MLP, 72 parameters), PPO.
 
 Run:      frontier run configs/rl/cartpole_small_mlp.py --seeds 8
-Expect:   the same PPO and critic as cartpole_quantum.py with Adam 0.01 and the same
-          number of updates, so the two policies are compared at equal budgets
-          (`frontier reproduce rl/cartpole`).
+Expect:   the same PPO, critic and learning rates as cartpole_quantum.py (actor Adam 0.01,
+          critic 2.5e-4) and the same 300 updates, so the two actors are compared at equal
+          budgets (`frontier reproduce rl/cartpole`).
 Smoke:    4 updates of 4 x 16 steps.
 """
 

@@ -32,10 +32,23 @@ class ActorCriticState:
 
 
 def _optimizer(o, total_updates: int) -> optax.GradientTransformation:
-    lr = float(o.learning_rate)
-    schedule = optax.linear_schedule(lr, 0.0, max(total_updates, 1)) if o.anneal_lr else lr
+    """Global-norm clipping, then Adam for the actor (`learning_rate`) and for the critic
+    (`critic_learning_rate`), both annealed linearly to 0 if `anneal_lr`. With equal rates
+    this is one Adam over all parameters."""
+
+    def adam(lr: float):
+        schedule = optax.linear_schedule(lr, 0.0, max(total_updates, 1)) if o.anneal_lr else lr
+        return optax.adam(schedule, eps=1e-5)
+
+    def labels(params):  # "actor" / "critic" on every leaf of that half of the params
+        return {name: jax.tree.map(lambda _, n=name: n, sub) for name, sub in params.items()}
+
     return optax.chain(
-        optax.clip_by_global_norm(float(o.max_grad_norm)), optax.adam(schedule, eps=1e-5)
+        optax.clip_by_global_norm(float(o.max_grad_norm)),
+        optax.multi_transform(
+            {"actor": adam(float(o.learning_rate)), "critic": adam(float(o.critic_learning_rate))},
+            labels,
+        ),
     )
 
 
@@ -134,6 +147,7 @@ class _PolicyGradient(frontier.Experiment):
     def _metrics(self, state: ActorCriticState, extra):
         return {
             "episode_return": state.env.recent_return,
+            "episodes": state.env.episodes.astype(jnp.float32),
             "env_steps": (state.updates * self.env_steps_per_update).astype(jnp.float32),
             **extra,
         }
@@ -421,9 +435,10 @@ class DQN(frontier.Experiment):
                 params, target_params, mb
             )
             updates, new_opt = self.optimizer.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            keep = lambda new, old: jax.tree.map(lambda x, y: jnp.where(learning, x, y), new, old)
-            params, opt_state = keep(new_params, params), keep(new_opt, opt_state)
+            # Before `learning_starts` nothing moves (and l2_updates logs 0).
+            updates = jax.tree.map(lambda u: jnp.where(learning, u, 0.0), updates)
+            params = optax.apply_updates(params, updates)
+            opt_state = jax.tree.map(lambda x, y: jnp.where(learning, x, y), new_opt, opt_state)
             grad_step = state.updates * int(a.updates_per_step) + i + 1
             copy = learning & (grad_step % int(a.target_update_every) == 0)
             target_params = jax.tree.map(lambda x, y: jnp.where(copy, x, y), params, target_params)
@@ -439,6 +454,7 @@ class DQN(frontier.Experiment):
         state = DQNState(params, target_params, opt_state, env, buf, size, ptr, state.updates + 1)
         metrics = {
             "episode_return": env.recent_return,
+            "episodes": env.episodes.astype(jnp.float32),
             "env_steps": env_steps.astype(jnp.float32),
             "epsilon": self.epsilon(env_steps),
             **jax.tree.map(jnp.mean, logs),

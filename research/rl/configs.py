@@ -51,13 +51,21 @@ def ppo_config(arg: str | None, env: str = "CartPole-v1", **changes) -> ml_colle
         }
     )
     cfg.optim = ml_collections.ConfigDict(
-        {"learning_rate": 2.5e-4, "anneal_lr": True, "max_grad_norm": 0.5}
+        {
+            "learning_rate": 2.5e-4,  # the actor's
+            "critic_learning_rate": 2.5e-4,
+            "anneal_lr": True,
+            "max_grad_norm": 0.5,
+        }
     )
     _apply(cfg, changes)
     if smoke:
+        # No annealing: the compiled step then does not depend on train.steps, so the tests'
+        # longer runs of the smoke variant reuse its compiled programs.
         cfg.algo.rollout_length = 16
         cfg.env.eval_envs = 2
         cfg.model.layers = min(cfg.model.layers, 1)
+        cfg.optim.anneal_lr = False
     return cfg
 
 
@@ -75,7 +83,7 @@ def reinforce_config(arg: str | None, **changes) -> ml_collections.ConfigDict:
             "normalize_advantage": True,
         }
     )
-    cfg.optim.learning_rate = 1e-3
+    cfg.optim.learning_rate = cfg.optim.critic_learning_rate = 1e-3
     _apply(cfg, changes)
     return cfg
 
@@ -104,7 +112,8 @@ def dqn_config(arg: str | None, env: str = "CartPole-v1", **changes) -> ml_colle
     _apply(cfg, changes)
     if smoke:
         cfg.algo.buffer_capacity = 400
-        cfg.algo.learning_starts = 40
+        cfg.algo.learning_starts = 80  # learning from the second loop step
+        cfg.algo.target_update_every = 4
         cfg.algo.batch_size = 16
         cfg.env.eval_envs = 2
     return cfg

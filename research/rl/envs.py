@@ -71,7 +71,9 @@ class EnvCarry:
     env_state: Any
     obs: jax.Array  # [num_envs, obs_size] float32
     ep_return: jax.Array  # [num_envs] return of the running episode so far
-    recent_return: jax.Array  # [] mean return of the episodes that ended in the last rollout
+    # [] mean return of the episodes that ended in the last rollout that ended any (0 before
+    # the first episode ends: read it together with `episodes`)
+    recent_return: jax.Array
     episodes: jax.Array  # [] episodes ended so far (int32)
 
 
