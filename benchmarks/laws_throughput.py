@@ -1,14 +1,20 @@
-"""Interpreter throughput of the laws engine vs gplearn, and time per generation.
+"""Interpreter throughput of the laws engine vs gplearn (and Operon), and time per generation.
 
     python benchmarks/laws_throughput.py [--rows 1000 10000 100000] [--population 1000]
 
-1. Node-row evaluations per second: one population of random expressions (our grow
-   generator, sizes up to 15 nodes) evaluated on R random rows; a node-row is one node of one
-   expression on one row, counting only real nodes (not padding). gplearn evaluates the
-   same expressions (converted to its `_Program`s) one after another with numpy, as in its
-   fitness loop; the ratio ours / gplearn is printed.
-2. Time per generation (selection, variation, evaluation, constant optimisation) as the
-   population and the rows grow.
+1. Node-row evaluations per second on gplearn's own generation-0 programs: gplearn 0.4.3's
+   `_Program` generator ("half and half", depth 2-6, as `SymbolicRegressor` starts) draws
+   `--population` programs of at most 30 nodes; gplearn executes them one after another
+   (`_Program.execute`, numpy float64, its fitness loop); ours evaluates exactly those
+   programs translated token by token into one `[P, 30]` population (float32, one jitted
+   call). A node is every prefix token (operators, variables and constants), counted once
+   for both. Both run in this process on the same rows, for the 4-operator set
+   (+ - * /) and the 8-operator set (+ sin cos log sqrt); `ours / gplearn` is the ratio of
+   the rates. `--dense` adds the reference interpreter (`expr.evaluate_dense`).
+2. Operon (`pyoperon`, C++): evaluations per second of its own random trees of at most 30
+   nodes on the same rows (`Interpreter` over the whole population), when installed.
+3. Time per generation (selection, variation, evaluation, constant optimisation) of our
+   search as the population and the rows grow.
 
 Times are medians of `--repeats` calls after one warm-up (compilation excluded).
 """
@@ -27,9 +33,9 @@ from research.laws import expr as E
 from research.laws import genetic as G
 from research.laws.regressor import RegressionObjective
 
-OPS = ("add", "sub", "mul", "div", "sin", "cos", "log", "sqrt")
-GPLEARN_NAMES = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "sin": "sin",
-                 "cos": "cos", "log": "log", "sqrt": "sqrt"}  # fmt: skip
+OPS4 = ("add", "sub", "mul", "div")
+OPS8 = ("add", "sub", "mul", "div", "sin", "cos", "log", "sqrt")
+MAX_NODES = 30
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -42,80 +48,131 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def to_gplearn_programs(spec, tokens, consts, n_features):
-    """Our prefix arrays as gplearn `_Program` objects (same nodes, same order)."""
+def gplearn_generation0(ops, population: int, n_features: int, seed: int = 0):
+    """`population` gplearn programs of <= MAX_NODES nodes, drawn as gplearn's first
+    generation draws them."""
     from gplearn._program import _Program
     from gplearn.functions import _function_map
 
+    functions = [_function_map[o] for o in ops]
+    arities: dict[int, list] = {}
+    for f in functions:
+        arities.setdefault(f.arity, []).append(f)
+    rng = np.random.RandomState(seed)
     programs = []
-    for t, c in zip(np.asarray(tokens), np.asarray(consts), strict=True):
-        prog = []
-        for tok, val in E.to_list(spec, t, c):
-            if tok == E.CONST:
-                prog.append(float(val))
-            elif tok < spec.first_op:
-                prog.append(int(tok - E.FIRST_VAR))
-            else:
-                prog.append(_function_map[GPLEARN_NAMES[spec.ops[tok - spec.first_op]]])
-        p = _Program(
-            function_set=[_function_map[GPLEARN_NAMES[o]] for o in OPS],
-            arities={1: [], 2: []},
-            init_depth=(2, 6),
-            init_method="half and half",
-            n_features=n_features,
-            const_range=(-1.0, 1.0),
-            metric=None,
-            p_point_replace=0.05,
-            parsimony_coefficient=0.0,
-            random_state=np.random.RandomState(0),
-            program=prog,
-        )
-        programs.append(p)
+    while len(programs) < population:
+        method = "full" if rng.rand() < 0.5 else "grow"
+        p = _Program(function_set=functions, arities=arities, init_depth=(2, 6),
+                     init_method=method, n_features=n_features, const_range=(-1.0, 1.0),
+                     metric=None, p_point_replace=0.05, parsimony_coefficient=0.0,
+                     random_state=rng)  # fmt: skip
+        if p.length_ <= MAX_NODES:
+            programs.append(p)
     return programs
 
 
-def interpreter_throughput(population: int, rows_list, repeats: int, n_features: int = 5):
-    spec = E.Spec(OPS, n_features, 16)
-    params = G.SearchParams(spec=spec, islands=1, island_size=population, tournament_size=2,
-                            init_max_size=15, max_size=16, migrants=0, p_terminal=0.0)  # fmt: skip
-    tokens, consts = jax.jit(lambda k: G.random_trees(params, k, population, n_features))(
-        jax.random.key(0)
+def translate(spec: E.Spec, programs):
+    """gplearn programs as our `tokens, consts [P, MAX_NODES]` (same nodes, same order)."""
+    from gplearn.functions import _Function
+
+    P = len(programs)
+    tokens = np.zeros((P, spec.max_len), np.int32)
+    consts = np.zeros((P, spec.max_len), np.float32)
+    for k, prog in enumerate(programs):
+        for i, node in enumerate(prog.program):
+            if isinstance(node, _Function):
+                tokens[k, i] = spec.first_op + spec.ops.index(node.name)
+            elif isinstance(node, float):
+                tokens[k, i], consts[k, i] = E.CONST, node
+            else:
+                tokens[k, i] = E.FIRST_VAR + int(node)
+    return jnp.asarray(tokens), jnp.asarray(consts)
+
+
+def _time_ours(fn, spec, tokens, consts, x, repeats):
+    xd = jnp.asarray(x, jnp.float32)
+    return _median_time(lambda: fn(spec, tokens, consts, xd, 2048).block_until_ready(), repeats)
+
+
+def _time_gplearn(programs, x, repeats):
+    with np.errstate(all="ignore"):
+        return _median_time(lambda: [p.execute(x) for p in programs], repeats)
+
+
+def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=False):
+    head = (
+        "| ops | rows | ours node-rows/s | gplearn node-rows/s | ours / gplearn | ours s "
+        "| gplearn s |"
     )
-    nodes = int(np.sum(np.asarray(tokens) != E.PAD))
-    try:
-        programs = to_gplearn_programs(spec, tokens, consts, n_features)
-    except ImportError:
-        programs = None
-    print(f"population {population}, mean size {nodes / population:.1f} nodes, ops {OPS}")
-    print("| rows | ours node-rows/s | gplearn node-rows/s | ours / gplearn | ours s | gplearn s |")
-    print("|---|---|---|---|---|---|")
+    print("\n" + head + (" dense / gplearn |" if dense else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|" if dense else ""))
     results = []
-    for rows in rows_list:
-        x = np.random.default_rng(1).uniform(-3, 3, size=(rows, n_features)).astype(np.float32)
-        xd = jnp.asarray(x)
-        ours = _median_time(
-            lambda xd=xd: E.evaluate_jit(spec, tokens, consts, xd, 2048).block_until_ready(),
-            repeats,
-        )
-        if programs is not None:
-            xg = x.astype(np.float64)
-            with np.errstate(all="ignore"):
-                theirs = _median_time(lambda xg=xg: [p.execute(xg) for p in programs], repeats)
-        else:
-            theirs = float("nan")
-        rate, rate_g = nodes * rows / ours, nodes * rows / theirs
-        results.append((rows, rate, rate_g))
-        print(f"| {rows} | {rate:.3g} | {rate_g:.3g} | {rate / rate_g:.2f}x | {ours:.3f} | "
-              f"{theirs:.3f} |", flush=True)  # fmt: skip
-    if programs is None:
-        print("gplearn is not installed: pip install -e '.[bench]'")
+    for ops in (OPS4, OPS8):
+        programs = gplearn_generation0(ops, population, n_features)
+        nodes = sum(p.length_ for p in programs)
+        spec = E.Spec(ops, n_features, MAX_NODES)
+        tokens, consts = translate(spec, programs)
+        assert int(np.sum(np.asarray(tokens) != E.PAD)) == nodes
+        for rows in rows_list:
+            x = np.random.default_rng(1).uniform(-3, 3, size=(rows, n_features))
+            ours = _time_ours(E.evaluate_jit, spec, tokens, consts, x, repeats)
+            theirs = _time_gplearn(programs, x, repeats)
+            rate, rate_g = nodes * rows / ours, nodes * rows / theirs
+            line = (
+                f"| {len(ops)} | {rows} | {rate:.3g} | {rate_g:.3g} | {rate / rate_g:.2f}x | "
+                f"{ours:.3f} | {theirs:.3f} |"
+            )
+            if dense:
+                td = _time_ours(E.evaluate_dense_jit, spec, tokens, consts, x, repeats)
+                line += f" {theirs / td:.2f}x |"
+            print(line, flush=True)
+            results.append((len(ops), rows, rate, rate_g))
+        print(f"(ops {ops}: {population} programs, {nodes / population:.1f} nodes on average)")
     return results
+
+
+def operon_throughput(population, rows_list, repeats, n_features=5):
+    """Operon's own interpreter on its own random trees (sizes uniform in 1..MAX_NODES)."""
+    try:
+        import pyoperon as op
+    except ImportError:
+        print("\npyoperon is not installed: pip install -e '.[bench]'")
+        return None
+    print("\n| Operon rows | node-rows/s | programs x rows / s | s |")
+    print("|---|---|---|---|")
+    sizes = np.random.default_rng(0).integers(1, MAX_NODES + 1, population)
+    for rows in rows_list:
+        x = np.random.default_rng(1).uniform(-3, 3, size=(rows, n_features))
+        ds = op.Dataset(np.column_stack([x, x[:, 0] * x[:, 1]]))
+        rng = op.RomuTrace(0)
+        target = ds.Variables[-1].Name
+        inputs = [v.Hash for v in ds.Variables if v.Name != target]
+        pset = op.PrimitiveSet()
+        pset.SetConfig(
+            op.PrimitiveSet.Arithmetic
+            | op.NodeType.Sin
+            | op.NodeType.Cos
+            | op.NodeType.Log
+            | op.NodeType.Sqrt
+        )
+        creator = op.BalancedTreeCreator(pset, inputs, bias=0.0)
+        trees = [creator(rng, int(n), 1, 6) for n in sizes]
+        nodes = sum(t.Length for t in trees)
+        whole = op.Range(0, rows)
+
+        def run(trees=trees, ds=ds, whole=whole):
+            for t in trees:
+                op.Evaluate(t, ds, whole)
+
+        s = _median_time(run, repeats)
+        print(f"| {rows} | {nodes * rows / s:.3g} | {population * rows / s:.3g} | {s:.3f} |")
+    return True
 
 
 def generation_time(populations, rows_list, repeats: int, n_features: int = 5):
     print("\n| population | rows | s / generation |")
     print("|---|---|---|")
-    spec = E.Spec(OPS, n_features, 30)
+    spec = E.Spec(E.DEFAULT_OPS, n_features, 30)
     obj = RegressionObjective(spec)
     for pop in populations:
         params = G.SearchParams(spec=spec, islands=4, island_size=pop // 4, max_size=30)
@@ -141,14 +198,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--population", type=int, default=1000)
     ap.add_argument("--rows", type=int, nargs="+", default=[1000, 10000, 100000])
-    ap.add_argument("--gen-populations", type=int, nargs="+", default=[250, 1000, 2000])
-    ap.add_argument("--gen-rows", type=int, nargs="+", default=[250, 1000, 2000])
+    ap.add_argument("--gen-populations", type=int, nargs="+", default=[1000])
+    ap.add_argument("--gen-rows", type=int, nargs="+", default=[1000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--dense", action="store_true", help="also time the reference interpreter")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["interp", "operon", "generation"])
     args = ap.parse_args()
     print(f"jax {jax.__version__}, {platform.machine()}, {jax.devices()[0].platform}, "
           f"{platform.python_version()}")  # fmt: skip
-    interpreter_throughput(args.population, args.rows, args.repeats)
-    generation_time(args.gen_populations, args.gen_rows, args.repeats)
+    if "interp" not in args.skip:
+        interpreter_throughput(args.population, args.rows, args.repeats, dense=args.dense)
+    if "operon" not in args.skip:
+        operon_throughput(args.population, args.rows, args.repeats)
+    if "generation" not in args.skip:
+        generation_time(args.gen_populations, args.gen_rows, args.repeats)
 
 
 if __name__ == "__main__":

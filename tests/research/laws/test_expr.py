@@ -147,3 +147,78 @@ def test_unknown_operator_lists_the_available_ones():
 def test_pareto_front_keeps_strict_improvements_only():
     hof = np.asarray([np.inf, 0.5, 0.6, 0.2, 0.2, G.BIG, 0.01])
     assert G.pareto_front(hof) == [1, 3, 6]
+
+
+def _tree_walk(spec, tokens, consts, x):
+    """An independent reference: one expression, recursive, float32 numpy, same protection."""
+    ops = {
+        "add": np.add,
+        "sub": np.subtract,
+        "mul": np.multiply,
+        "div": lambda p, q: np.where(np.abs(q) > 1e-6, p / np.where(np.abs(q) > 1e-6, q, 1), 1),
+        "sin": np.sin,
+        "cos": np.cos,
+        "square": np.square,
+        "neg": np.negative,
+        "abs": np.abs,
+    }
+    pos = 0
+
+    def walk():
+        nonlocal pos
+        tok, val = int(tokens[pos]), consts[pos]
+        pos += 1
+        if tok == E.CONST:
+            return np.full(len(x), val, np.float32)
+        if tok < spec.first_op:
+            return x[:, tok - E.FIRST_VAR]
+        op = E.OPERATORS[spec.ops[tok - spec.first_op]]
+        args = [walk() for _ in range(op.arity)]
+        return ops[op.name](*args).astype(np.float32)
+
+    return walk()
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [("add", "sub", "mul", "div"), ("add", "mul", "sin", "cos", "square", "neg", "abs", "div")],
+)
+def test_node_proportional_interpreter_equals_tree_walk_and_dense(ops):
+    spec = E.Spec(ops, 4, 30)
+    p = G.SearchParams(
+        spec=spec,
+        islands=1,
+        island_size=300,
+        tournament_size=2,
+        init_max_size=30,
+        max_size=30,
+        migrants=0,
+        p_terminal=0.1,
+    )
+    t, k = jax.jit(lambda key: G.random_trees(p, key, 300, 4))(jax.random.key(7))
+    x = np.random.default_rng(1).uniform(-2, 2, size=(700, 4)).astype(np.float32)
+    # 700 rows: three row tiles of 256, the last one partial
+    fast = np.asarray(E.evaluate_sparse(spec, t, k, jnp.asarray(x), 256, 16))
+    dense = np.asarray(E.evaluate_dense(spec, t, k, jnp.asarray(x), 512))
+    np.testing.assert_array_equal(fast, dense)
+    sizes = np.asarray(E.sizes(t))
+    assert sizes.max() > 20 and sizes.min() == 1  # deep and trivial expressions both present
+    for i in range(0, 300, 7):
+        want = _tree_walk(spec, np.asarray(t[i]), np.asarray(k[i]), x)
+        # XLA's and numpy's float32 sin/cos differ in the last bits; deep trees amplify that
+        np.testing.assert_allclose(fast[i], want, rtol=1e-4, atol=1e-4)
+
+
+def test_evaluation_plan_uses_a_slot_per_constant_and_operator_node():
+    spec = E.Spec(("add", "mul", "sin"), 2, 8)
+    x0, x1, C = E.FIRST_VAR, E.FIRST_VAR + 1, E.CONST
+    add, mul, sin = spec.first_op, spec.first_op + 1, spec.first_op + 2
+    t = jnp.asarray([[add, mul, x0, C, sin, x1, 0, 0], [x1, 0, 0, 0, 0, 0, 0, 0]], jnp.int32)
+    k = jnp.where(t == C, 3.0, 0.0)
+    plan, cap = E.schedule(spec, t, k, 4)
+    # 1 constant block, then heights 1 (mul, sin: 2 groups) and 2 (add): 4 blocks of 4 slots
+    assert int(plan["first_block"]) == 1 and int(plan["n_blocks"]) == 4
+    assert int(plan["used"]) == 16 and cap >= 16
+    assert int(plan["root"][1]) == 1  # the second expression reads variable x1 directly
+    out = np.asarray(E.evaluate_sparse(spec, t, k, jnp.asarray([[2.0, 0.5]]), 1, 4))
+    np.testing.assert_allclose(out[:, 0], [2.0 * 3.0 + np.sin(0.5), 0.5], rtol=1e-6)
