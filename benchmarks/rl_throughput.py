@@ -12,7 +12,8 @@ annealed, clip 0.2, GAE (0.99, 0.95), entropy 0.01, value 0.5, gradient norm 0.5
   warm-up call compiles; the timed call is the next one (median of `--repeats`).
 - Peer: Stable-Baselines3 PPO (PyTorch, CPU) on gymnasium's CartPole-v1 with 4 DummyVecEnv
   environments, n_steps=128, batch_size=128, n_epochs=4, the same network sizes and Tanh,
-  orthogonal init, linear learning-rate schedule, one process, torch's default threads.
+  orthogonal init, linear learning-rate schedule, one process, one torch thread
+  (`--torch-threads`; on 2 loaded cores torch's default of 2 threads was 15x slower).
   `model.learn(--sb3-steps)` timed after a short warm-up learn.
 
 Prints env steps/s per setting and the ratio to SB3 (needs the `bench` extra:
@@ -69,11 +70,14 @@ def ours(num_seeds: int, updates: int, repeats: int) -> float:
     return steps / statistics.median(times)
 
 
-def sb3(total_steps: int, repeats: int) -> float:
+def sb3(total_steps: int, repeats: int, threads: int) -> float:
     """Env steps/s of Stable-Baselines3 PPO with the same hyper-parameters."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
+
+    if threads > 0:
+        torch.set_num_threads(threads)
 
     env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
     model = PPO(
@@ -112,20 +116,21 @@ def main() -> None:
     p.add_argument("--seeds", default="1,8,64", help="vmapped seed counts (ours)")
     p.add_argument("--sb3-steps", type=int, default=20480, help="env steps per SB3 timing")
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--torch-threads", type=int, default=1, help="0: torch's default")
     args = p.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
         f"({jax.devices()[0].platform}), load average at start {load:.1f}"
     )
-    peer = sb3(args.sb3_steps, args.repeats)
+    peer = sb3(args.sb3_steps, args.repeats, args.torch_threads)
     import stable_baselines3
     import torch
 
     rows = [
         (
             f"Stable-Baselines3 {stable_baselines3.__version__} PPO "
-            f"(torch {torch.__version__}, 4 envs)",
+            f"(torch {torch.__version__}, {torch.get_num_threads()} thread(s), 4 envs)",
             peer,
         )
     ]
