@@ -78,10 +78,16 @@ def device_summary() -> dict[str, str]:
     """Platform, device kind and count, JAX version and host, for the table's header."""
     devices = jax.devices()
     kinds = sorted({d.device_kind for d in devices})
+    try:  # accelerators report their memory; CPU devices report none
+        stats = jax.local_devices()[0].memory_stats() or {}
+    except Exception:
+        stats = {}
+    memory = f"{stats['bytes_limit'] / 2**30:.1f} GB per device" if "bytes_limit" in stats else "—"
     return {
         "platform": devices[0].platform,
         "device kind": ", ".join(kinds),
         "devices": f"{len(devices)} ({jax.process_count()} process(es))",
+        "device memory": memory,
         "jax": f"{jax.__version__} (backend {jax.default_backend()})",
         "host": f"{platform.machine()}, {os.cpu_count()} CPU cores, python "
         f"{platform.python_version()}",
