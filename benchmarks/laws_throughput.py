@@ -131,42 +131,62 @@ def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=F
     return results
 
 
-def operon_throughput(population, rows_list, repeats, n_features=5):
-    """Operon's own interpreter on its own random trees (sizes uniform in 1..MAX_NODES)."""
+def operon_throughput(population, rows_list, repeats, n_features=5, threads=1):
+    """Operon's own evaluator on its own random trees, sizes uniform in 1..MAX_NODES.
+
+    pyoperon 0.6.2: a primitive set with + - * / sin cos log sqrt (through `Problem`, whose
+    `ConfigurePrimitiveSet` takes the OR of the node types), `BalancedTreeCreator` trees of
+    exactly the drawn length, and `EvaluateTrees` (C++, `threads` threads) writing all of them
+    into a float32 [trees, rows] buffer (in chunks of trees to bound memory). A node is every
+    tree node (`Tree.Length`: operators, variables and constants; an Operon variable node
+    carries its weight, as one node).
+    """
+    from importlib.metadata import version
+
     try:
         import pyoperon as op
+        from pyoperon.sklearn import _KNOWN_SYMBOLS
     except ImportError:
         print("\npyoperon is not installed: pip install -e '.[bench]'")
         return None
-    print("\n| Operon rows | node-rows/s | programs x rows / s | s |")
+    symbols = ("add", "sub", "mul", "div", "sin", "cos", "log", "sqrt", "constant", "variable")
+    node_types = 0
+    for s in symbols:
+        node_types |= int(_KNOWN_SYMBOLS[s])
+    print(f"\npyoperon {version('pyoperon')}, {population} random trees "
+          f"(BalancedTreeCreator, <= {MAX_NODES} nodes, 8 operators), EvaluateTrees with "
+          f"{threads} thread(s)")  # fmt: skip
+    print("| Operon rows | node-rows/s | programs x rows / s | s |")
     print("|---|---|---|---|")
     sizes = np.random.default_rng(0).integers(1, MAX_NODES + 1, population)
+    results = []
     for rows in rows_list:
         x = np.random.default_rng(1).uniform(-3, 3, size=(rows, n_features))
-        ds = op.Dataset(np.column_stack([x, x[:, 0] * x[:, 1]]))
-        rng = op.RomuTrace(0)
-        target = ds.Variables[-1].Name
-        inputs = [v.Hash for v in ds.Variables if v.Name != target]
-        pset = op.PrimitiveSet()
-        pset.SetConfig(
-            op.PrimitiveSet.Arithmetic
-            | op.NodeType.Sin
-            | op.NodeType.Cos
-            | op.NodeType.Log
-            | op.NodeType.Sqrt
-        )
-        creator = op.BalancedTreeCreator(pset, inputs, bias=0.0)
-        trees = [creator(rng, int(n), 1, 6) for n in sizes]
+        ds = op.Dataset(np.asfortranarray(x))
+        problem = op.Problem(ds)
+        problem.ConfigurePrimitiveSet(node_types)
+        inputs = [v.Hash for v in ds.Variables]
+        pset = problem.PrimitiveSet  # the creator keeps a reference: hold it alive
+        creator = op.BalancedTreeCreator(pset, inputs, 0.0)
+        rng = op.RandomGenerator(0)
+        trees = [creator(rng, int(n), 1, 1000) for n in sizes]
         nodes = sum(t.Length for t in trees)
+        assert max(t.Length for t in trees) <= MAX_NODES
+        chunk = max(1, min(population, 2**23 // rows))  # output buffer <= 32 MB
+        out = np.zeros((chunk, rows), np.float32)
         whole = op.Range(0, rows)
 
-        def run(trees=trees, ds=ds, whole=whole):
-            for t in trees:
-                op.Evaluate(t, ds, whole)
+        def run(trees=trees, ds=ds, whole=whole, out=out, chunk=chunk):
+            for i in range(0, len(trees), chunk):
+                part = trees[i : i + chunk]
+                op.EvaluateTrees(part, ds, whole, out[: len(part)], threads)
 
         s = _median_time(run, repeats)
-        print(f"| {rows} | {nodes * rows / s:.3g} | {population * rows / s:.3g} | {s:.3f} |")
-    return True
+        print(f"| {rows} | {nodes * rows / s:.3g} | {population * rows / s:.3g} | {s:.3f} |",
+              flush=True)  # fmt: skip
+        results.append((rows, nodes * rows / s, population * rows / s))
+    print(f"({population} trees, {nodes / population:.1f} nodes on average)")
+    return results
 
 
 def generation_time(populations, rows_list, repeats: int, n_features: int = 5):
