@@ -4,7 +4,7 @@ Run:      frontier run configs/rl/cartpole_quantum.py --seeds 8
 Expect:   the data re-uploading policy of Jerbi et al. 2021 in our form (research/rl/
           policies.py): 70 parameters (48 rotation angles, 20 input scalings, 2 output
           scalings), a classical 64x64 critic; PPO as in cartpole_ppo.py, Adam 0.01 for the
-          circuit and 2.5e-4 for the critic, 300 updates = 1.5e5 env steps. Compare with
+          circuit and 2.5e-4 for the critic, 304 updates = 1.56e5 env steps. Compare with
           cartpole_small_mlp.py (a 72-parameter classical actor). Measured curves and wall
           time: `frontier reproduce rl/cartpole` (README).
 Smoke:    1 layer, 4 updates of 4 x 16 steps.
@@ -16,6 +16,6 @@ from research.rl.configs import ppo_config
 def get_config(arg=None):
     return ppo_config(
         arg,
-        steps=300,
+        steps=304,
         **{"model.actor": "quantum", "optim.learning_rate": 0.01},
     )

@@ -314,7 +314,8 @@ class DQN(frontier.Experiment):
     """Mnih et al. 2015: replay buffer in the state, target network, linear epsilon schedule.
 
     Transitions are written `num_envs` at a time into a ring buffer of `buffer_capacity`
-    device arrays; the Huber TD loss uses max_a Q_target(s', a); the target network is copied
+    device arrays; the squared TD error uses max_a Q_target(s', a) (with a Huber loss
+    instead the Q-values diverged on CartPole at these settings); the target network is copied
     from the online one every `target_update_every` gradient steps; learning starts after
     `learning_starts` environment steps. An episode cut by the time limit is bootstrapped
     (gymnax 1.0 reports `terminated` and `truncated` apart).
@@ -423,7 +424,7 @@ class DQN(frontier.Experiment):
             q = jnp.take_along_axis(self._q(params, mb["obs"]), mb["action"][:, None], 1)[:, 0]
             q_next = jnp.max(self._q(target_params, mb["next_obs"]), -1)
             target = mb["reward"] + a.gamma * (1.0 - mb["done"]) * q_next
-            loss = jnp.mean(optax.huber_loss(q, jax.lax.stop_gradient(target)))
+            loss = 0.5 * jnp.mean((q - jax.lax.stop_gradient(target)) ** 2)
             return loss, jnp.mean(q)
 
         def update(carry, inputs):

@@ -63,6 +63,20 @@ def test_bad_input_is_named(tmp_path, spec, overrides, match):
     assert not (tmp_path / "run" / "checkpoints").exists()  # refused before any work
 
 
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "configs" / "rl").glob("*.py")), ids=lambda p: p.stem
+)
+def test_full_configs_are_consistent(path):
+    """The full variants (not run here): periods divide the steps, the experiment builds."""
+    from frontier import registry
+    from frontier.loop import check_steps_per_call
+
+    cfg = load_config(str(path))
+    check_steps_per_call(cfg.train)
+    exp = registry.get_experiment(cfg.experiment).obj(cfg)
+    assert exp.env_steps_per_update * cfg.train.steps >= 100_000
+
+
 def test_gae_and_returns_match_a_hand_computation():
     # One environment, 4 steps: the episode terminates at t=1, the time limit cuts it at t=3.
     traj = {
