@@ -82,8 +82,16 @@ def cmd_reproduce(args) -> int:
     entry = registry.get_reproduction(args.name)
     from frontier.workdir import ensure_dir
 
+    kwargs = {"smoke": args.smoke, "seeds": args.seeds}
+    if args.set:
+        import inspect
+
+        if "overrides" not in inspect.signature(entry.obj).parameters:
+            print(f"{args.name} takes no --set overrides", file=sys.stderr)
+            return 2
+        kwargs["overrides"] = list(args.set)
     workdir = ensure_dir(args.workdir or DEFAULT_RUNS / "reproduce" / args.name)
-    tables = entry.obj(workdir, smoke=args.smoke, seeds=args.seeds)
+    tables = entry.obj(workdir, **kwargs)
     if not isinstance(tables, list | tuple):
         tables = [tables]
     text = "\n".join(t.to_markdown() for t in tables)
@@ -148,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("reproduce", help="run the configs behind a paper table")
     rp.add_argument("name", help="reproduction name, e.g. classic/digits (see frontier list)")
     rp.add_argument("--workdir", help="default runs/reproduce/<name>")
+    rp.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a field of the reproduction's config (those that take overrides)",
+    )
     rp.add_argument(
         "--seeds", type=_seed_count, help="seeds per config (default: the reproduction's)"
     )

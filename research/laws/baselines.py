@@ -1,7 +1,9 @@
-"""gplearn as a baseline on the same data and budget (optional: the `bench` extra).
+"""gplearn and Operon as baselines on the same data and budget (optional: the `bench` extra).
 
 `gplearn_available()` says whether it is installed; `fit_gplearn` runs its
 `SymbolicRegressor` and returns the fitted model with its program as a sympy expression.
+`operon_available()` / `fit_operon` do the same for Operon (pyoperon, C++) under a wall-time
+limit, and `operon_to_sympy` translates Operon's infix model string.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ import importlib.util
 
 # gplearn's default function set without the ones our engine lacks (max, min, tan).
 GPLEARN_FUNCTIONS = ("add", "sub", "mul", "div", "sqrt", "log", "sin", "cos", "neg", "inv")
+
+
+# Operon's symbols closest to our Feynman operator set (configs.FEYNMAN_OPERATORS).
+OPERON_SYMBOLS = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sqrt", "square")
 
 
 def gplearn_available() -> bool:
@@ -73,3 +79,72 @@ def fit_gplearn(
     )
     model.fit(X, y)
     return model
+
+
+def operon_available() -> bool:
+    return importlib.util.find_spec("pyoperon") is not None
+
+
+def operon_to_sympy(model_string: str, names):
+    """Operon's infix model string as sympy, its variable `X<i>` (1-based: X1 is column 0)
+    named `names[i - 1]`.
+
+    pyoperon's `get_model_string` prints a weighted variable as `(w * X1)`, powers and
+    `square` as `^` (sympy reads `^` as `**`), and non-finite constants as `nan`/`inf`.
+    Operon's log and sqrt are not protected, so they stay plain sympy functions. The default
+    names are parsed (never the user's: a name such as `lambda` would not parse).
+    """
+    import sympy as sp
+
+    local = {f"X{i + 1}": sp.Symbol(n) for i, n in enumerate(names)}
+    local.update(nan=sp.nan, inf=sp.oo)
+    return sp.sympify(model_string, locals=local, convert_xor=True)
+
+
+def fit_operon(
+    X,
+    y,
+    names,
+    *,
+    time_limit: int = 60,
+    population_size: int = 1000,
+    max_length: int = 30,
+    optimizer_iterations: int = 10,
+    allowed_symbols=OPERON_SYMBOLS,
+    n_threads: int = 1,
+    random_state: int = 0,
+    return_model: bool = False,
+):
+    """Operon's `SymbolicRegressor` (pyoperon.sklearn) fitted for `time_limit` seconds of
+    wall time (pyoperon's `max_time`; generation and evaluation caps are lifted so that the
+    time is the budget). Returns its model as a sympy expression over `names`, or
+    `(expression, fitted regressor)` with `return_model=True`.
+
+    Defaults otherwise, except the length limit (ours: maxsize) and a few Levenberg-Marquardt
+    steps on the constants of each child (`optimizer_iterations`; pyoperon's default is 0).
+    Operon fits with linear scaling (a scale and an offset, included in the model).
+    """
+    if not operon_available():
+        raise ImportError(
+            "pyoperon is not installed; install the bench extra: pip install -e '.[bench]'"
+        )
+    import numpy as np
+    from pyoperon.sklearn import SymbolicRegressor as OperonRegressor
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(f"X has shape {X.shape}, expected (rows, {len(names)}) for {names}")
+    model = OperonRegressor(
+        allowed_symbols=",".join([*allowed_symbols, "constant", "variable"]),
+        population_size=population_size,
+        max_length=max_length,
+        optimizer_iterations=optimizer_iterations,
+        generations=10**9,
+        max_evaluations=10**15,
+        max_time=max(1, int(round(time_limit))),
+        n_threads=n_threads,
+        random_state=random_state,
+    )
+    model.fit(X, np.asarray(y, dtype=np.float64))
+    expr = operon_to_sympy(model.get_model_string(model.model_, 12), names)
+    return (expr, model) if return_model else expr

@@ -12,7 +12,8 @@ FEYNMAN_OPERATORS = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sq
 def feynman_config(arg: str | None, *, generations: int, num_equations: int):
     """One Feynman equation's search (`data.equation`) plus the `benchmark` block that
     `frontier reproduce laws/feynman` reads (the first `num_equations` of the table, gplearn
-    with the same population and generations). `arg="smoke"` shrinks it to seconds."""
+    with the same population and generations, Operon with a wall-time limit). `arg="smoke"`
+    shrinks it to seconds."""
     smoke = smoke_variant(arg)
     population, islands, maxsize, rows, opt_steps = 1000, 4, 30, 1000, 20
     ops = FEYNMAN_OPERATORS
@@ -54,6 +55,12 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
             "gplearn_population": population,
             "gplearn_generations": generations,
             "gplearn_tournament_size": 20,
+            # Operon (pyoperon, C++) under a wall-time limit comparable to ours per equation,
+            # population `population`, length limit `maxsize`, FEYNMAN_OPERATORS' symbols.
+            "operon": True,
+            "operon_time_limit": 60 if not smoke else 2,
+            "operon_optimizer_iterations": 10,
+            "operon_threads": 1,
         }
     )
     return cfg

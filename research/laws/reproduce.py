@@ -5,8 +5,10 @@ the bundled AI Feynman table, generate 10,000 points (noise `data.noise`), run o
 gplearn with the same population, generations and training rows, and score both with
 SRBench's criteria (symbolic solution; accuracy solution = test R^2 > 0.999). Tables: solution
 rates beside SRBench's published rates (context: other methods, other budgets), and per
-equation wall time and outcome. gplearn is optional (`pip install -e '.[bench]'`): when it is
-missing the table says so and only our rows are measured.
+equation wall time and outcome. Operon (pyoperon, C++) runs beside them on the same training
+rows with a wall-time limit per equation (`benchmark.operon_time_limit`), the same population
+and length limit, and the closest operator set. gplearn and Operon are optional
+(`pip install -e '.[bench]'`): when one is missing the table says so and its rows are absent.
 
 laws/conservation (configs/laws/conservation.py): for each system, the derivative-ratio
 search through `frontier.loop` (resumable), then its Pareto front and whether a candidate is
@@ -25,7 +27,14 @@ import numpy as np
 import frontier
 from frontier.config import configs_root, load_config
 from frontier.report import Row, Table
-from research.laws.baselines import fit_gplearn, gplearn_available, program_to_sympy
+from research.laws.baselines import (
+    fit_gplearn,
+    fit_operon,
+    gplearn_available,
+    operon_available,
+    operon_to_sympy,
+    program_to_sympy,
+)
 from research.laws.feynman import (
     SRBENCH_SYMBOLIC_RATES,
     accuracy_solution,
@@ -42,7 +51,8 @@ def _log(msg: str) -> None:
 
 
 def run_feynman_equation(eq, config, seed: int) -> dict:
-    """Ours (and gplearn when available and enabled) on one equation: a result dict."""
+    """Ours (and gplearn and Operon when available and enabled) on one equation: a result
+    dict."""
     from research.laws.experiments import estimator_from_config
 
     d = config.data
@@ -59,8 +69,8 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
     out["ours_accuracy"] = accuracy_solution(ds.y_test, est.predict(ds.x_test))
     out["ours_symbolic"] = symbolic_solution(model, eq.sympy(), eq.names)
     b = config.benchmark
+    idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
     if b.gplearn and gplearn_available():
-        idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
         started = time.perf_counter()
         g = fit_gplearn(
             ds.x_train[idx],
@@ -82,18 +92,54 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
         except (TypeError, ValueError, SyntaxError) as err:  # an unparsable program: not solved
             out["gplearn_model"] = f"<unparsed: {err}>"
             out["gplearn_symbolic"] = False
+    if _with_operon(config):
+        started = time.perf_counter()
+        om, model = fit_operon(
+            ds.x_train[idx],
+            ds.y_train[idx],
+            eq.names,
+            time_limit=int(b.operon_time_limit),
+            population_size=int(config.search.population_size),
+            max_length=int(config.search.maxsize),
+            optimizer_iterations=int(b.operon_optimizer_iterations),
+            n_threads=int(b.operon_threads),
+            random_state=seed,
+            return_model=True,
+        )
+        out["operon_seconds"] = time.perf_counter() - started
+        pred = model.predict(ds.x_test)
+        out["operon_r2"] = r2(ds.y_test, pred)
+        out["operon_accuracy"] = accuracy_solution(ds.y_test, pred)
+        out["operon_program"] = model.get_model_string(model.model_, 12)
+        out["operon_model"] = str(om)
+        out["operon_symbolic"] = _operon_symbolic(om, eq)
     return out
+
+
+def _with_operon(config) -> bool:
+    return bool(config.benchmark.get("operon", False)) and operon_available()
+
+
+def _operon_symbolic(model, eq) -> bool:
+    try:
+        return symbolic_solution(model, eq.sympy(), eq.names)
+    except (TypeError, ValueError, AttributeError):  # e.g. a complex or nan constant
+        return False
 
 
 @frontier.reproduction(
     "laws/feynman", "Feynman equations: SRBench solution rates, ours vs gplearn (same budget)"
 )
-def reproduce_feynman(workdir: Path, *, smoke: bool = False, seeds: int | None = None):
+def reproduce_feynman(
+    workdir: Path, *, smoke: bool = False, seeds: int | None = None, overrides=None
+):
+    """`overrides`: `frontier reproduce laws/feynman --set benchmark.num_equations=5`."""
     workdir = Path(workdir)
     spec = str(configs_root() / "laws" / "feynman.py") + (":smoke" if smoke else "")
-    config = load_config(spec)
+    config = load_config(spec, list(overrides or []))
     eqs = load_equations()[: int(config.benchmark.num_equations)]
     with_gplearn = bool(config.benchmark.gplearn) and gplearn_available()
+    with_operon = _with_operon(config)
     results = []
     started = time.perf_counter()
     for eq in eqs:
@@ -108,10 +154,16 @@ def reproduce_feynman(workdir: Path, *, smoke: bool = False, seeds: int | None =
                 if "gplearn_seconds" in r
                 else ""
             )
+            + (
+                f" | operon S={r['operon_symbolic']} A={r['operon_accuracy']} "
+                f"({r['operon_seconds']:.1f} s) {r['operon_model']}"
+                if "operon_seconds" in r
+                else ""
+            )
         )
     total = time.perf_counter() - started
     (workdir / "feynman_results.json").write_text(json.dumps(results, indent=1, default=str))
-    return feynman_tables(results, config, total, with_gplearn)
+    return feynman_tables(results, config, total, with_gplearn, with_operon)
 
 
 def rescore_feynman(results: list[dict]) -> list[dict]:
@@ -143,11 +195,17 @@ def rescore_feynman(results: list[dict]) -> list[dict]:
                     lambda e: sp.sqrt(sp.Abs(e.base)),
                 )
             r["gplearn_symbolic"] = gm is not None and symbolic_solution(gm, truth, eq.names)
+        if "operon_program" in r:
+            r["operon_symbolic"] = _operon_symbolic(
+                operon_to_sympy(r["operon_program"], eq.names), eq
+            )
         out.append(r)
     return out
 
 
-def feynman_tables(results, config, total: float, with_gplearn: bool) -> list[Table]:
+def feynman_tables(
+    results, config, total: float, with_gplearn: bool, with_operon: bool = False
+) -> list[Table]:
     """The two tables of laws/feynman from per-equation result dicts."""
     n = len(results)
     budget = (
@@ -193,6 +251,23 @@ def feynman_tables(results, config, total: float, with_gplearn: bool) -> list[Ta
             "gplearn is NOT installed (or disabled in the config): its rows are missing. "
             "Install the bench extra: pip install -e '.[bench]'."
         )
+    b = config.benchmark
+    if with_operon:
+        rows += rate_rows("Operon (pyoperon)", "operon", SRBENCH_SYMBOLIC_RATES["Operon"])
+        seconds = [r["operon_seconds"] for r in results if "operon_seconds" in r]
+        notes.append(
+            f"Operon (pyoperon, C++): a wall-time limit of {b.operon_time_limit} s per "
+            f"equation ({b.operon_threads} thread(s); measured {np.mean(seconds):.1f} s on "
+            f"average), population {config.search.population_size}, length limit "
+            f"{config.search.maxsize}, add,sub,mul,div,sin,cos,exp,log,sqrt,square, linear "
+            f"scaling, {b.operon_optimizer_iterations} Levenberg-Marquardt steps on each "
+            "child's constants; its model is scored with the same criteria."
+        )
+    else:
+        notes.append(
+            "Operon (pyoperon) is NOT installed (or disabled in the config): its rows are "
+            "missing. Install the bench extra: pip install -e '.[bench]'."
+        )
     rates = Table(
         f"Feynman equations: SRBench solution rates (noise {float(config.data.noise):.3g})",
         rows,
@@ -211,6 +286,12 @@ def feynman_tables(results, config, total: float, with_gplearn: bool) -> list[Ta
                 f"; gplearn S={'y' if r['gplearn_symbolic'] else 'n'} "
                 f"A={'y' if r['gplearn_accuracy'] else 'n'} R2={r['gplearn_r2']:.4f}"
             )
+        if "operon_seconds" in r:
+            note += (
+                f"; Operon S={'y' if r['operon_symbolic'] else 'n'} "
+                f"A={'y' if r['operon_accuracy'] else 'n'} R2={r['operon_r2']:.4f} "
+                f"({r['operon_seconds']:.1f} s)"
+            )
         time_rows.append(
             Row(
                 r["equation"],
@@ -221,7 +302,8 @@ def feynman_tables(results, config, total: float, with_gplearn: bool) -> list[Ta
             )
         )
     times = Table(
-        "Feynman equations: wall time per equation (s), ours vs gplearn, and outcomes",
+        "Feynman equations: wall time per equation (s), ours vs gplearn, and outcomes "
+        "(Operon's time in the note)",
         time_rows,
         reference_name="gplearn",
         metric="seconds (ours includes one-off compilation on the first equation)",
