@@ -9,7 +9,8 @@ accelerations).
 Fitness of a candidate f (`ConservationObjective`): for each pair of state variables (i, j),
 the ratio of time derivatives from the data, dx_i/dx_j, against the ratio f implies,
 -(df/dx_j + sum_{k != i, j} df/dx_k dx_k/dx_j) / (df/dx_i), with partial derivatives by
-`jax.grad` through the interpreter; score mean log(1 + |difference|) over rows and pairs.
+forward mode through the interpreter (`expr.input_gradients`); score mean
+log(1 + |difference|) over rows and pairs.
 With two variables this is the paper's -(df/dx_j)/(df/dx_i); with more it uses the other
 observed derivatives so that exact conservation (grad f . x_dot = 0) scores zero.
 
@@ -237,10 +238,7 @@ class ConservationObjective:
     def gradients(self, tokens, consts, x):
         """`[P, R, V]` partial derivatives of each expression at each row."""
 
-        def one(t, c):
-            return jax.grad(lambda xx: jnp.sum(E.evaluate(self.spec, t, c, xx)))(x)
-
-        return jax.vmap(one)(tokens, consts)
+        return E.input_gradients(self.spec, tokens, consts, x)[1]
 
     def __call__(self, tokens, consts, data):
         x, dx, w = data["x"], data["dx"], data["w"]

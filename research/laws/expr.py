@@ -454,6 +454,43 @@ def evaluate(
     return out[0] if squeeze else out
 
 
+def _input_gradients_by(fn, spec, tokens, consts, x):
+    """Forward mode, one pass per variable: values `[P, R]` and `d/dx [P, R, V]`."""
+    V = x.shape[1]
+
+    def along(e):
+        return jax.jvp(lambda xx: fn(spec, tokens, consts, xx), (x,), (e + jnp.zeros_like(x),))
+
+    vals, tans = jax.vmap(along)(jnp.eye(V, dtype=x.dtype))
+    return vals[0], jnp.moveaxis(tans, 0, -1)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _input_gradients(spec, tokens, consts, x):
+    return _input_gradients_by(evaluate_sparse, spec, tokens, consts, x)
+
+
+@_input_gradients.defjvp
+def _input_gradients_jvp(spec, primals, tangents):
+    tokens, consts, x = primals
+    _, dc, dx = tangents
+    return jax.jvp(
+        lambda c, xx: _input_gradients_by(evaluate_dense, spec, tokens, c, xx),
+        (consts, x),
+        (dc, dx),
+    )
+
+
+def input_gradients(spec: Spec, tokens: jax.Array, consts: jax.Array, x: jax.Array):
+    """Values `[P, R]` and partial derivatives `[P, R, V]` of expressions `[P, L]` at rows
+    `x [R, V]`, by forward mode through the node-proportional interpreter (its loops have
+    data-dependent trip counts, which forward mode handles and reverse mode does not).
+    Derivatives of these with respect to `consts` (Adam on a gradient-based objective) come
+    from the reference interpreter, as for `evaluate`."""
+    consts = jnp.asarray(consts)
+    return _input_gradients(spec, jnp.asarray(tokens), consts, jnp.asarray(x).astype(consts.dtype))
+
+
 evaluate_jit = jax.jit(evaluate, static_argnums=(0, 4))
 evaluate_dense_jit = jax.jit(evaluate_dense, static_argnums=(0, 4))
 
