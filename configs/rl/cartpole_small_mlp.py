@@ -3,7 +3,7 @@
 Run:      frontier run configs/rl/cartpole_small_mlp.py --seeds 8
 Expect:   the same PPO, critic and learning rates as cartpole_quantum.py (actor Adam 0.01,
           critic 2.5e-4) and the same 304 updates, so the two actors are compared at equal
-          budgets (`frontier reproduce rl/cartpole`).
+          budgets. Measured (8 seeds): final eval return 357 ± 101 (README, rl/cartpole).
 Smoke:    4 updates of 4 x 16 steps.
 """
 

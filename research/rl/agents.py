@@ -148,6 +148,8 @@ class _PolicyGradient(frontier.Experiment):
         return {
             "episode_return": state.env.recent_return,
             "episodes": state.env.episodes.astype(jnp.float32),
+            # 1 once an episode has ended: a log window whose mean is 1 holds no placeholder 0
+            "return_defined": (state.env.episodes > 0).astype(jnp.float32),
             "env_steps": (state.updates * self.env_steps_per_update).astype(jnp.float32),
             **extra,
         }
@@ -456,6 +458,8 @@ class DQN(frontier.Experiment):
         metrics = {
             "episode_return": env.recent_return,
             "episodes": env.episodes.astype(jnp.float32),
+            # 1 once an episode has ended: a log window whose mean is 1 holds no placeholder 0
+            "return_defined": (env.episodes > 0).astype(jnp.float32),
             "env_steps": env_steps.astype(jnp.float32),
             "epsilon": self.epsilon(env_steps),
             **jax.tree.map(jnp.mean, logs),

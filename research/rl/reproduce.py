@@ -76,16 +76,13 @@ def training_curve(run_dir: Path, seeds: list[int]) -> tuple[np.ndarray, np.ndar
             by_step[r["step"]][r["seed"]] = r
     steps = sorted(s for s, rows in by_step.items() if all(x in rows for x in seeds))
     env_steps = np.array([by_step[s][seeds[0]]["env_steps"] for s in steps], dtype=np.float64)
-    # No episode has ended yet where `episodes` is 0: no return to show (nan).
-    returns = np.array(
-        [
-            [
-                by_step[s][x]["episode_return"] if by_step[s][x].get("episodes", 1) > 0 else np.nan
-                for s in steps
-            ]
-            for x in seeds
-        ]
-    )
+
+    # Before the first episode ends the logged return is a placeholder 0: a log window is
+    # shown only if an episode had ended at each of its steps (`return_defined` averages 1).
+    def value(row):
+        return row["episode_return"] if row.get("return_defined", 1.0) >= 1.0 else np.nan
+
+    returns = np.array([[value(by_step[s][x]) for s in steps] for x in seeds])
     return env_steps, returns
 
 
