@@ -1,7 +1,8 @@
 """Feynman symbolic regression: one equation's search, and the laws/feynman benchmark budget.
 
 Run:      frontier run configs/laws/feynman.py --set data.equation="'I.12.11'"
-          frontier reproduce laws/feynman   # the first 30 equations, ours and gplearn
+          frontier reproduce laws/feynman   # the first 30 equations, ours, gplearn, Operon
+          frontier reproduce laws/feynman --set benchmark.num_equations=5
 Expect:   population 1000 (4 islands), 30 generations, 1,000 training rows, maxsize 30.
           Measured on a shared, loaded 2-core CPU: 21-61 s per equation for ours (after a
           one-off compilation shared by all equations), 1-133 s for gplearn on the same
