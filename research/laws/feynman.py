@@ -115,6 +115,18 @@ def round_constants(expr, digits: int = 3):
     return expr.xreplace({n: sp.Float(round(float(n), digits)) for n in expr.atoms(sp.Float)})
 
 
+def _merge_constants(e):
+    """`e` with products and sums of numbers folded into single numbers (a no-op when
+    expansion fails or would blow up)."""
+    import sympy as sp
+
+    try:
+        expanded = sp.expand(e)
+    except (TypeError, ValueError, RecursionError):
+        return e
+    return expanded if sp.count_ops(expanded) <= 4 * sp.count_ops(e) + 8 else e
+
+
 def _simplify(e, seconds: float):
     from research.laws.regressor import simplify_safely
 
@@ -125,14 +137,16 @@ def symbolic_solution(model, truth, names, seconds: float = 10.0) -> bool:
     """SRBench's symbolic criterion between sympy expressions (variables matched by name).
 
     True when the model is not constant and model - truth or model / truth simplifies to a
-    constant (after rounding the model's constants to 3 decimals).
+    constant (after rounding the model's constants to 3 decimals). Products and sums of
+    constants are merged (sympy's `expand`) before rounding, so that 0.0825*y*(12.115*x) is
+    read as 0.9995*x*y whatever method printed it.
     """
     import sympy as sp
 
     local = {n: sp.Symbol(n, positive=True) for n in names}
     model = sp.sympify(model).xreplace({sp.Symbol(n): local[n] for n in names})
     truth = sp.sympify(truth).xreplace({sp.Symbol(n): local[n] for n in names})
-    model = round_constants(model)
+    model = round_constants(_merge_constants(model))
     if not model.free_symbols or model.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return False  # a constant, or an expression with a division by zero in it
     for combo in (model - truth, model / truth):

@@ -63,6 +63,12 @@ def test_srbench_symbolic_criterion():
     assert not symbolic_solution(q1 * q2 / (eps * r), truth, eq.names)
     assert not symbolic_solution(sp.Float(0.3), truth, eq.names)  # a constant model never counts
     assert not symbolic_solution(q1 * q2 / (eps * r**2) + sp.zoo * (q1 - q2), truth, eq.names)
+    # constants split over a product are merged before rounding (Operon prints models so)
+    x1, x2, y1, y2 = sp.symbols("x1 x2 y1 y2")
+    names = ["x1", "x2", "y1", "y2"]
+    split = 0.0825 * y1 * (12.1212121 * x1) + x2 * y2
+    assert symbolic_solution(split, x1 * y1 + x2 * y2, names)
+    assert not symbolic_solution(0.0825 * y1 * (11.0 * x1) + x2 * y2, x1 * y1 + x2 * y2, names)
     assert accuracy_solution(np.arange(10.0), np.arange(10.0) + 1e-4)
     assert not accuracy_solution(np.arange(10.0), np.arange(10.0)[::-1])
 
