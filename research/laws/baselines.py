@@ -9,6 +9,7 @@ limit, and `operon_to_sympy` translates Operon's infix model string.
 from __future__ import annotations
 
 import importlib.util
+import time
 
 # gplearn's default function set without the ones our engine lacks (max, min, tan).
 GPLEARN_FUNCTIONS = ("add", "sub", "mul", "div", "sqrt", "log", "sin", "cos", "neg", "inv")
@@ -60,8 +61,14 @@ def fit_gplearn(
     parsimony_coefficient: float = 0.001,
     function_set=GPLEARN_FUNCTIONS,
     random_state: int = 0,
+    time_limit: float | None = None,
 ):
-    """A fitted `gplearn.genetic.SymbolicRegressor` (one process, defaults otherwise)."""
+    """A fitted `gplearn.genetic.SymbolicRegressor` (one process, defaults otherwise).
+
+    With `time_limit` (seconds), evolution continues one generation at a time (gplearn's
+    `warm_start`) until that much wall time is used, with `generations` as the cap; at least
+    one generation always runs.
+    """
     if not gplearn_available():
         raise ImportError(
             "gplearn is not installed; install the bench extra: pip install -e '.[bench]'"
@@ -70,14 +77,20 @@ def fit_gplearn(
 
     model = GPLearnRegressor(
         population_size=population_size,
-        generations=generations,
+        generations=generations if time_limit is None else 1,
         tournament_size=tournament_size,
         function_set=function_set,
         parsimony_coefficient=parsimony_coefficient,
         random_state=random_state,
         n_jobs=1,
+        warm_start=time_limit is not None,
     )
+    started = time.perf_counter()
     model.fit(X, y)
+    if time_limit is not None:
+        while model.generations < generations and time.perf_counter() - started < time_limit:
+            model.set_params(generations=model.generations + 1)
+            model.fit(X, y)
     return model
 
 

@@ -51,6 +51,10 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
     cfg.benchmark = ml_collections.ConfigDict(
         {
             "num_equations": num_equations,
+            # "wall": gplearn and Operon each get the wall time ours took on the equation
+            # (gplearn evolves generation by generation until then); "generations": gplearn
+            # gets our population and generations, Operon `operon_time_limit` seconds
+            "peer_budget": "wall",
             "gplearn": True,
             "gplearn_population": population,
             "gplearn_generations": generations,

@@ -1,14 +1,16 @@
 """`frontier reproduce laws/feynman` and `frontier reproduce laws/conservation`.
 
 laws/feynman (configs/laws/feynman.py): for the first `benchmark.num_equations` equations of
-the bundled AI Feynman table, generate 10,000 points (noise `data.noise`), run our engine and
-gplearn with the same population, generations and training rows, and score both with
-SRBench's criteria (symbolic solution; accuracy solution = test R^2 > 0.999). Tables: solution
-rates beside SRBench's published rates (context: other methods, other budgets), and per
-equation wall time and outcome. Operon (pyoperon, C++) runs beside them on the same training
-rows with a wall-time limit per equation (`benchmark.operon_time_limit`), the same population
-and length limit, and the closest operator set. gplearn and Operon are optional
-(`pip install -e '.[bench]'`): when one is missing the table says so and its rows are absent.
+the bundled AI Feynman table, generate 10,000 points (noise `data.noise`), run our engine,
+gplearn and Operon (pyoperon, C++) on the same training rows, and score all with SRBench's
+criteria (symbolic solution; accuracy solution = test R^2 > 0.999). By default the peers get
+the same wall time as ours on each equation (`benchmark.peer_budget="wall"`: gplearn evolves
+generation by generation until the time is used, Operon gets it as its time limit);
+`"generations"` gives gplearn our population and generations and Operon
+`benchmark.operon_time_limit` seconds. Tables: solution rates beside SRBench's published
+rates (context: other methods, other budgets), and per equation wall time and outcome.
+gplearn and Operon are optional (`pip install -e '.[bench]'`): when one is missing the table
+says so and its rows are absent. Quick variant: `--set benchmark.num_equations=12`.
 
 laws/conservation (configs/laws/conservation.py): for each system, the derivative-ratio
 search through `frontier.loop` (resumable), then its Pareto front and whether a candidate is
@@ -69,6 +71,7 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
     out["ours_accuracy"] = accuracy_solution(ds.y_test, est.predict(ds.x_test))
     out["ours_symbolic"] = symbolic_solution(model, eq.sympy(), eq.names)
     b = config.benchmark
+    same_wall = peer_budget(config) == "wall"
     idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
     if b.gplearn and gplearn_available():
         started = time.perf_counter()
@@ -76,11 +79,13 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
             ds.x_train[idx],
             ds.y_train[idx],
             population_size=int(b.gplearn_population),
-            generations=int(b.gplearn_generations),
+            generations=int(b.gplearn_generations) * (100 if same_wall else 1),
             tournament_size=int(b.gplearn_tournament_size),
+            time_limit=out["ours_seconds"] if same_wall else None,
             random_state=seed,
         )
         out["gplearn_seconds"] = time.perf_counter() - started
+        out["gplearn_generations"] = int(g.generations)
         pred = g.predict(ds.x_test)
         out["gplearn_r2"] = r2(ds.y_test, pred)
         out["gplearn_accuracy"] = accuracy_solution(ds.y_test, pred)
@@ -98,7 +103,9 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
             ds.x_train[idx],
             ds.y_train[idx],
             eq.names,
-            time_limit=int(b.operon_time_limit),
+            time_limit=max(1, round(out["ours_seconds"]))
+            if same_wall
+            else int(b.operon_time_limit),
             population_size=int(config.search.population_size),
             max_length=int(config.search.maxsize),
             optimizer_iterations=int(b.operon_optimizer_iterations),
@@ -114,6 +121,16 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
         out["operon_model"] = str(om)
         out["operon_symbolic"] = _operon_symbolic(om, eq)
     return out
+
+
+def peer_budget(config) -> str:
+    """How gplearn and Operon are budgeted: "wall" (each gets the wall time ours took on that
+    equation, compilation included) or "generations" (gplearn: the same population and
+    generations; Operon: `benchmark.operon_time_limit` seconds)."""
+    budget = config.benchmark.get("peer_budget", "generations")
+    if budget not in ("wall", "generations"):
+        raise ValueError(f"benchmark.peer_budget must be 'wall' or 'generations', got {budget!r}")
+    return budget
 
 
 def _with_operon(config) -> bool:
@@ -244,8 +261,23 @@ def feynman_tables(
         f"{config.search.optimizer_iterations} steps) on the best {config.search.optimize_top} "
         "children of each island per generation (extra evaluations gplearn does not make).",
     ]
+    same_wall = peer_budget(config) == "wall"
+    if same_wall:
+        notes.append(
+            "Peers at the same wall budget: on each equation gplearn and Operon get the wall "
+            "time ours took there (compilation included); gplearn evolves one generation at a "
+            "time (warm start) until that time is used, with at least one generation."
+        )
     if with_gplearn:
         rows += rate_rows("gplearn", "gplearn", SRBENCH_SYMBOLIC_RATES["gplearn"])
+        if same_wall:
+            gens = [r["gplearn_generations"] for r in results if "gplearn_generations" in r]
+            if gens:
+                notes.append(
+                    f"gplearn ran {min(gens)}-{max(gens)} generations (median "
+                    f"{int(np.median(gens))}) in that time, population "
+                    f"{config.benchmark.gplearn_population}."
+                )
     else:
         notes.append(
             "gplearn is NOT installed (or disabled in the config): its rows are missing. "
@@ -256,8 +288,9 @@ def feynman_tables(
         rows += rate_rows("Operon (pyoperon)", "operon", SRBENCH_SYMBOLIC_RATES["Operon"])
         seconds = [r["operon_seconds"] for r in results if "operon_seconds" in r]
         notes.append(
-            f"Operon (pyoperon, C++): a wall-time limit of {b.operon_time_limit} s per "
-            f"equation ({b.operon_threads} thread(s); measured {np.mean(seconds):.1f} s on "
+            "Operon (pyoperon, C++): a wall-time limit of "
+            + ("ours' wall time" if same_wall else f"{b.operon_time_limit} s")
+            + f" per equation ({b.operon_threads} thread(s); measured {np.mean(seconds):.1f} s on "
             f"average), population {config.search.population_size}, length limit "
             f"{config.search.maxsize}, add,sub,mul,div,sin,cos,exp,log,sqrt,square, linear "
             f"scaling, {b.operon_optimizer_iterations} Levenberg-Marquardt steps on each "
