@@ -14,4 +14,4 @@ from research.laws.configs import feynman_config
 
 
 def get_config(arg=None):
-    return feynman_config(arg, generations=30, num_equations=30)
+    return feynman_config(arg, generations=100, num_equations=30)
