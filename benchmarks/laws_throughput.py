@@ -12,7 +12,7 @@
    (+ - * /) and the 8-operator set (+ sin cos log sqrt); `ours / gplearn` is the ratio of
    the rates. `--dense` adds the reference interpreter (`expr.evaluate_dense`).
 2. Operon (`pyoperon`, C++): evaluations per second of its own random trees of at most 30
-   nodes on the same rows (`Interpreter` over the whole population), when installed.
+   nodes on the same rows (`EvaluateTrees` on one thread), when installed.
 3. Time per generation (selection, variation, evaluation, constant optimisation) of our
    search as the population and the rows grow.
 
