@@ -148,3 +148,27 @@ def test_predict_checks_the_feature_count(fitted):
     with pytest.raises(ValueError, match="expecting 3 features"):
         model.predict(X[:, :2])
     assert jax.numpy.asarray(model.predict(X[:3])).shape == (3,)
+
+
+def test_polish_constants_recovers_exact_constants_in_float64():
+    import sympy as sp
+
+    from research.laws import expr as E
+    from research.laws.regressor import polish_constants
+
+    spec = E.Spec(("add", "mul", "exp"), 1, 12)
+    t = sp.Symbol("t")
+    tokens, consts = E.from_sympy(spec, 0.4 * sp.exp(-0.5016 * t * t), ["t"])
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (500, 1))
+    y = 0.39894228 * np.exp(-0.5 * X[:, 0] ** 2) + 1.5
+    for scaled in (True, False):
+        target = y if scaled else y - 1.5  # without scaling the offset cannot be fitted
+        out = polish_constants(spec, tokens, consts, X, target, linear_scaling=scaled)
+        k = out[tokens == E.CONST]
+        assert np.abs(k).max() == pytest.approx(0.5, abs=1e-5)  # the exponent's constant
+        if not scaled:
+            assert np.abs(k).min() == pytest.approx(0.39894228, abs=1e-5)
+    # nothing to polish: unchanged
+    t2, c2 = E.from_sympy(spec, t * t, ["t"])
+    np.testing.assert_array_equal(polish_constants(spec, t2, c2, X, y), c2)
