@@ -350,7 +350,10 @@ def feynman_tables(
 @frontier.reproduction(
     "laws/conservation", "Conserved quantities from motion (Schmidt & Lipson 2009)"
 )
-def reproduce_conservation(workdir: Path, *, smoke: bool = False, seeds: int | None = None):
+def reproduce_conservation(
+    workdir: Path, *, smoke: bool = False, seeds: int | None = None, overrides=None
+):
+    """`overrides`: e.g. `frontier reproduce laws/conservation --set train.steps=300`."""
     import jax
 
     from frontier.loop import train
@@ -358,10 +361,11 @@ def reproduce_conservation(workdir: Path, *, smoke: bool = False, seeds: int | N
 
     workdir = Path(workdir)
     spec = str(configs_root() / "laws" / "conservation.py") + (":smoke" if smoke else "")
-    base = load_config(spec)
+    overrides = list(overrides or [])
+    base = load_config(spec, overrides)
     found_rows, front_rows, summary = [], [], {}
     for name in base.systems:
-        config = load_config(spec, [f"system.name={name!r}"])
+        config = load_config(spec, [*overrides, f"system.name={name!r}"])
         started = time.perf_counter()
         exp = ConservationExperiment(config)
         result = train(config, workdir / name, progress=False, experiment=exp)

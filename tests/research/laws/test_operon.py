@@ -77,8 +77,9 @@ def test_reproduce_set_overrides_reach_only_reproductions_that_take_them(tmp_pat
 
     from frontier import cli, registry
 
-    fn = registry.get_reproduction("laws/feynman").obj
-    assert "overrides" in inspect.signature(fn).parameters
+    for name in ("laws/feynman", "laws/conservation"):
+        fn = registry.get_reproduction(name).obj
+        assert "overrides" in inspect.signature(fn).parameters
     argv = ["reproduce", "classic/digits", "--set", "train.steps=1", "--workdir", str(tmp_path)]
     assert cli.main(argv) == 2
     assert "takes no --set overrides" in capsys.readouterr().err
