@@ -4,7 +4,8 @@
   operations in a fixed order (by predicted probability for the guided search, by corpus
   frequency for the baseline) at every depth.
 - `sort_and_add_search`: DFS restricted to an active set of the most probable attributes;
-  on failure the next `step` attributes join and the search restarts (DeepCoder §4.3).
+  on failure the next `step` attributes join and the search runs again over the programs
+  that use a newly active operation only (DeepCoder §4.3, without its repeated work).
 - `genetic_search`: a population of programs evolved by tournament selection, one-point
   crossover and statement mutation, fitness from the I/O examples: a second, gradient-free
   search. It is a plain host-side function (not a `frontier.Experiment`): one generation
@@ -85,6 +86,8 @@ class _PlainEnumerator:
     and as an independent check of the fast enumerator in the tests.
     """
 
+    trace: list[tuple[Statement, ...]] | None = None  # a list: every program considered
+
     def __init__(self, task: Task, max_length: int, deadline: float, max_nodes: int):
         self.values, self.target = _columns(task)
         self.types = list(task.input_types)
@@ -94,35 +97,47 @@ class _PlainEnumerator:
         self.deadline = deadline
         self.max_nodes = max_nodes
         self.nodes = 0
+        self.revisits = 0
         self.statements: list[Statement] = []
         self.solution: list[Statement] | None = None
         self.timed_out = False
 
-    def run(self, ops: Sequence[Operation]) -> bool:
+    def run(self, ops: Sequence[Operation], new_ops: Sequence[Operation] | None = None) -> bool:
+        """DFS over `ops`; with `new_ops`, only programs using at least one of them (the
+        other programs were considered by an earlier run, see `sort_and_add_search`)."""
+        new = frozenset(op.index for op in (ops if new_ops is None else new_ops))
         try:
-            self._rec(ops, 0)
+            self._rec([(op, op.index in new) for op in ops], 0, new_ops is None)
         except _Stop:
             pass
         return self.solution is not None
 
-    def _rec(self, ops: Sequence[Operation], depth: int) -> None:
+    def _rec(self, ops: list, depth: int, fresh: bool) -> None:
         values, types, target = self.values, self.types, self.target
         last = depth + 1 == self.max_length
-        for op in ops:
+        for op, is_new in ops:
+            old = not (fresh or is_new)  # its programs were all considered in an earlier run
+            if old and last:
+                continue
             for args in argument_choices(op.arg_types, types):
-                self.nodes += 1
-                if self.nodes >= self.max_nodes or (
-                    self.nodes & 127 == 0 and time.perf_counter() > self.deadline
-                ):
-                    self.timed_out = True
-                    raise _Stop
+                if old:
+                    self.revisits += 1
+                else:
+                    self.nodes += 1
+                    if self.trace is not None:
+                        self.trace.append((*self.statements, Statement(op.index, args)))
+                    if self.nodes >= self.max_nodes or (
+                        self.nodes & 127 == 0 and time.perf_counter() > self.deadline
+                    ):
+                        self.timed_out = True
+                        raise _Stop
                 if len(args) == 1:
                     v = tuple(map(op.fn, values[args[0]]))
                 else:
                     v = tuple(map(op.fn, values[args[0]], values[args[1]]))
                 if None in v:
                     continue
-                if op.out_type == self.out_type and v == target:
+                if not old and op.out_type == self.out_type and v == target:
                     self.solution = [*self.statements, Statement(op.index, args)]
                     raise _Stop
                 if last or v in values:
@@ -130,7 +145,7 @@ class _PlainEnumerator:
                 values.append(v)
                 types.append(op.out_type)
                 self.statements.append(Statement(op.index, args))
-                self._rec(ops, depth + 1)
+                self._rec(ops, depth + 1, not old)
                 self.statements.pop()
                 types.pop()
                 values.pop()
@@ -235,25 +250,29 @@ class ValueStore:
             out += groups["drop"]
         return out
 
-    def hits(self, sig: tuple[str, ...], args: tuple[int, ...]) -> frozenset:
-        """Indices of the operations of argument types `sig` that map the columns `args` to
-        the target column (computed once per argument tuple; operations whose result lengths
-        cannot match the target's are not executed)."""
+    def hits(self, sig: tuple[str, ...], args: tuple[int, ...], mask: int) -> int:
+        """Bit mask of the operations in `mask` (bit `op.index`) of argument types `sig` that
+        map the columns `args` to the target column. Cached per argument tuple together with
+        the operations already checked, so an operation is executed on `args` at most once
+        and only when asked for (a restricted search never runs the inactive operations);
+        operations whose result lengths cannot match the target's are not executed."""
         key = (sig, args)
-        h = self._hits.get(key)
-        if h is None:
-            found = []
+        entry = self._hits.get(key)
+        checked, found = entry if entry is not None else (0, 0)
+        missing = mask & ~checked
+        if missing:
             for op in self._candidates(sig, args):
+                if not missing >> op.index & 1:
+                    continue
                 r = self.memo.get(_memo_key(op.index, args))
                 if r is None or r == UNSTORED:
                     r = self.execute(op, args, store=False)
                 if r == self.target:
-                    found.append(op.index)
-            h = frozenset(found)
+                    found |= 1 << op.index
             if len(self._hits) >= self.memo_limit:
                 self._hits.clear()
-            self._hits[key] = h
-        return h
+            self._hits[key] = (checked | missing, found)
+        return found & mask
 
 
 def _ops_by_signature() -> dict[tuple, list[Operation]]:
@@ -308,6 +327,8 @@ class _FastEnumerator:
     node is one statement considered, as for `_PlainEnumerator`.
     """
 
+    prune_states = True  # False: no observational-equivalence pruning (exact counts in tests)
+
     def __init__(
         self, task: Task, store: ValueStore, max_length: int, deadline: float, max_nodes: int
     ):
@@ -318,26 +339,39 @@ class _FastEnumerator:
         self.deadline = deadline
         self.max_nodes = max_nodes
         self.nodes = 0
+        self.revisits = 0
         self.timed_out = False
         self.solution: list[Statement] | None = None
 
-    def run(self, ops: Sequence[Operation]) -> bool:
+    def run(self, ops: Sequence[Operation], new_ops: Sequence[Operation] | None = None) -> bool:
+        """DFS over `ops` in their order; with `new_ops` (a subset of `ops`), only the programs
+        using at least one of them: the others were considered by an earlier run on the same
+        `ValueStore` (see `sort_and_add_search`). A statement of an old operation on a path
+        without a new one is re-traversed (one memo lookup, counted in `revisits`, not in
+        `nodes`) but not checked again, and at the last depth such a path only tries new
+        operations, so no program is considered twice across runs."""
         store = self.store
         self.vars = list(store.inputs)
         self.types = list(self.in_types)
         self.present = set(self.vars)
         self.statements: list[Statement] = []
+        # (observational equivalence) state -> most statements left it was expanded with,
+        # for paths that already use a new operation (`fresh`) and for those that do not yet
         self.visited: dict[frozenset, int] = {}
-        self.ops = [(op, op.index * _KEY, op.arg_types) for op in ops]
+        self.visited_old: dict[frozenset, int] = {}
+        new = frozenset(op.index for op in (ops if new_ops is None else new_ops))
+        self.ops = [(op, op.index * _KEY, op.arg_types, op.index in new) for op in ops]
         last_ops = [op for op in ops if op.out_type == self.out_type]
-        self.last_ops = [(op, op.index * _KEY, op.arg_types) for op in last_ops]
-        self.active_last = frozenset(op.index for op in last_ops)
-        self.count = {sig: 0 for sig in ((LIST,), (INT, LIST), (LIST, LIST))}
-        for op in last_ops:
-            self.count[op.arg_types] += 1
+        self.last_ops = [(op, op.index * _KEY, op.arg_types, True) for op in last_ops]
+        self.new_last_ops = [t for t in self.last_ops if t[0].index in new]
+        sigs = ((LIST,), (INT, LIST), (LIST, LIST))
+        self.mask, self.count = {}, {}
+        for fresh, group in ((True, self.last_ops), (False, self.new_last_ops)):
+            self.mask[fresh] = sum(1 << t[0].index for t in group)
+            self.count[fresh] = {sig: sum(t[2] == sig for t in group) for sig in sigs}
         self.next_check = min(self.nodes + 1024, self.max_nodes)
         try:
-            self._rec(0)
+            self._rec(0, new_ops is None)
         except _Stop:
             pass
         return self.solution is not None
@@ -371,77 +405,92 @@ class _FastEnumerator:
             choices[sig] = [(c, tuple(vars_[i] for i in c)) for c in cs]
         return choices
 
-    def _rec(self, depth: int) -> None:
+    def _rec(self, depth: int, fresh: bool) -> None:
         if depth + 1 == self.max_length:
             if depth > 0:
-                self._last_batch()
+                self._last_batch(fresh)
             else:
-                self._walk(self.last_ops, self._choices(True), True)
+                last_ops = self.last_ops if fresh else self.new_last_ops
+                self._walk(last_ops, self._choices(True), True, fresh)
             return
-        self._walk(self.ops, self._choices(False), False, depth)
+        self._walk(self.ops, self._choices(False), False, fresh, depth)
 
-    def _walk(self, ops, choices, last: bool, depth: int = 0) -> None:
+    def _walk(self, ops, choices, last: bool, fresh: bool, depth: int = 0) -> None:
         """Statements one by one in the search order (recursing unless `last`)."""
         store = self.store
         memo, target = store.memo, store.target
         vars_, types, present = self.vars, self.types, self.present
-        for op, base, sig in ops:
+        prune = self.prune_states
+        for op, base, sig, is_new in ops:
+            old = not (fresh or is_new)  # considered by an earlier run: re-traversed only
             for pos, ids in choices[sig]:
-                self.nodes += 1
-                if self.nodes >= self.next_check:
-                    self._tick(0)
+                if old:
+                    self.revisits += 1
+                else:
+                    self.nodes += 1
+                    if self.nodes >= self.next_check:
+                        self._tick(0)
                 key = (
                     (base + ids[0]) * _KEY if len(ids) == 1 else (base + ids[0]) * _KEY + ids[1] + 1
                 )
                 r = memo.get(key)
                 if r is None or (r == UNSTORED and not last):
                     r = store.execute(op, ids, store=not last)
-                if r == target:
+                if r == target and not old:
                     self.solution = [*self.statements, Statement(op.index, pos)]
                     raise _Stop
                 if last or r < 0 or r in present:
                     continue
                 left = self.max_length - depth - 1
                 present.add(r)
-                if left > 1:  # a state entering the last depth is cheap: not recorded
+                if prune and left > 1:  # a state entering the last depth is cheap: not kept
                     state = frozenset(present)
-                    if self.visited.get(state, -1) >= left:
+                    # a state expanded on a fresh path covers the same state on an old one
+                    if self.visited.get(state, -1) >= left or (
+                        old and self.visited_old.get(state, -1) >= left
+                    ):
                         present.discard(r)
                         continue
-                    self.visited[state] = left
+                    (self.visited_old if old else self.visited)[state] = left
                 vars_.append(r)
                 types.append(op.out_type)
                 self.statements.append(Statement(op.index, pos))
-                self._rec(depth + 1)
+                self._rec(depth + 1, not old)
                 self.statements.pop()
                 types.pop()
                 vars_.pop()
                 present.discard(r)
 
-    def _last_batch(self) -> None:
-        """All last-depth statements of the current state at once (see the class doc)."""
+    def _last_batch(self, fresh: bool) -> None:
+        """All last-depth statements of the current state at once (see the class doc); on a
+        path without a new operation only the new operations are tried."""
         vars_, types = self.vars, self.types
-        store, count = self.store, self.count
+        store, count, mask = self.store, self.count[fresh], self.mask[fresh]
         r, tr = vars_[-1], types[-1]
         lists = [v for v, t in zip(vars_, types, strict=True) if t == LIST]
         ints = [v for v, t in zip(vars_, types, strict=True) if t == INT]
-        hits: set[int] = set()
+        hits = 0
         if tr == LIST:
             n = count[(LIST,)] + count[(INT, LIST)] * len(ints)
             n += count[(LIST, LIST)] * (2 * len(lists) - 1)
-            hits |= store.hits((LIST,), (r,))
-            for i in ints:
-                hits |= store.hits((INT, LIST), (i, r))
-            for x in lists:
-                hits |= store.hits((LIST, LIST), (r, x))
-                if x != r:
-                    hits |= store.hits((LIST, LIST), (x, r))
+            if count[(LIST,)]:
+                hits |= store.hits((LIST,), (r,), mask)
+            if count[(INT, LIST)]:
+                for i in ints:
+                    hits |= store.hits((INT, LIST), (i, r), mask)
+            if count[(LIST, LIST)]:
+                for x in lists:
+                    hits |= store.hits((LIST, LIST), (r, x), mask)
+                    if x != r:
+                        hits |= store.hits((LIST, LIST), (x, r), mask)
         else:
             n = count[(INT, LIST)] * len(lists)
-            for x in lists:
-                hits |= store.hits((INT, LIST), (r, x))
-        if hits & self.active_last:
-            self._walk(self.last_ops, self._choices(True), True)
+            if count[(INT, LIST)]:
+                for x in lists:
+                    hits |= store.hits((INT, LIST), (r, x), mask)
+        if hits:
+            last_ops = self.last_ops if fresh else self.new_last_ops
+            self._walk(last_ops, self._choices(True), True, fresh)
         else:
             self._tick(n)
 
@@ -518,12 +567,20 @@ def sort_and_add_search(
     initial: int = 8,
     step: int = 2,
     engine: str = "fast",
+    stats: dict | None = None,
 ) -> SearchResult:
-    """Sort-and-add enumeration (DeepCoder §4.3): the active set is the `k` most probable
-    attributes; DFS (in descending operation score) over the operations whose attributes are
-    all active; on failure the next `step` attributes join and the enumeration re-runs,
-    `k = initial, initial + step, ...`, until solved or out of budget (nodes add up). The
-    re-runs share one `ValueStore`, so statements already executed cost a lookup."""
+    """Sort-and-add enumeration (DeepCoder §4.3), incremental.
+
+    The attributes (functions and lambdas) are sorted by predicted probability; the active
+    set starts as the `initial` most probable ones and an operation is active when all its
+    attributes are. Round 1 is a DFS (in descending operation score) over the active
+    operations; when it fails, the next `step` attributes join and the next round runs. A
+    round considers only the programs that use at least one operation that became active in
+    it (the others were all considered before), on one shared `ValueStore`, so no program is
+    considered twice and a statement executed in an earlier round costs a lookup. Rounds that
+    activate no operation are skipped. `nodes` adds up over the rounds; `stats`, if given,
+    receives `rounds`, `revisits` (statements re-traversed to reach the new operations) and
+    `active_ops` (active operations in the last round)."""
     max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
     if initial < 1 or step < 1:
         raise ValueError(f"sort-and-add needs initial >= 1 and step >= 1, got {initial}, {step}")
@@ -531,19 +588,30 @@ def sort_and_add_search(
     start = time.perf_counter()
     ranked = list(np.argsort(-np.asarray(attribute_probs, np.float64), kind="stable"))
     store = ValueStore(task) if engine == "fast" else None
-    nodes, k, prev_ops = 0, initial, None
+    nodes, k, seen = 0, initial, set()
+    info = {"rounds": 0, "revisits": 0, "active_ops": 0}
+
+    def done(solved: bool, program) -> SearchResult:
+        if stats is not None:
+            stats.update(info)
+        return SearchResult(solved, program, nodes, time.perf_counter() - start)
+
     while True:
         active = set(int(a) for a in ranked[:k])
         ops = [op for op in order if all(a in active for a in op.attributes)]
-        if ops and ops != prev_ops:
+        new = [op for op in ops if op.index not in seen]
+        if new:
             e = _enumerator(task, store, engine, max_length, start + time_budget, max_nodes - nodes)
-            solved = e.run(ops)
+            solved = e.run(ops, new if seen else None)
             nodes += e.nodes
+            info["rounds"] += 1
+            info["revisits"] += e.revisits
+            info["active_ops"] = len(ops)
             if solved or e.timed_out:
-                return SearchResult(solved, e.program(), nodes, time.perf_counter() - start)
-            prev_ops = ops
+                return done(solved, e.program())
+            seen.update(op.index for op in new)
         if k >= NUM_ATTRIBUTES:
-            return SearchResult(False, None, nodes, time.perf_counter() - start)
+            return done(False, None)
         k += step
 
 

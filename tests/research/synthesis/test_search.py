@@ -186,3 +186,54 @@ def test_missing_guide_checkpoint_is_a_clear_error(tmp_path):
     config.search.guide_checkpoint = str(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="holds no guide checkpoint"):
         guide_run_dir(config, tmp_path)
+
+
+@pytest.mark.parametrize("length", [2, 3])
+def test_incremental_sort_and_add_considers_each_program_once(monkeypatch, length):
+    # exhaustive (unsolvable task): the rounds together consider exactly the programs of one
+    # unrestricted DFS, none twice: traced on the plain engine (length 2: the plain length-3
+    # enumeration takes seconds), counted on the fast one without state pruning
+    task, probs = unsolvable_task(), np.random.default_rng(0).random(NUM_ATTRIBUTES)
+    if length == 2:
+        monkeypatch.setattr(search._PlainEnumerator, "trace", [])
+        dfs = search.dfs_search(task, probs, length, 600.0, engine="plain")
+        dfs_programs = list(search._PlainEnumerator.trace)
+        monkeypatch.setattr(search._PlainEnumerator, "trace", [])
+        stats = {}
+        sa = search.sort_and_add_search(task, probs, length, 600.0, None, 3, 2, "plain", stats)
+        sa_programs = search._PlainEnumerator.trace
+        assert not dfs.solved and not sa.solved and stats["rounds"] > 5
+        assert len(sa_programs) == len(set(sa_programs)) == sa.nodes == dfs.nodes
+        assert set(sa_programs) == set(dfs_programs)
+    monkeypatch.setattr(search._FastEnumerator, "prune_states", False)  # exact counts
+    stats = {}
+    fast_dfs = search.dfs_search(task, probs, length, 600.0)
+    fast_sa = search.sort_and_add_search(task, probs, length, 600.0, None, 3, 2, stats=stats)
+    assert not fast_sa.solved and stats["rounds"] > 5 and stats["revisits"] > 0
+    assert fast_sa.nodes == fast_dfs.nodes
+
+
+def test_sort_and_add_accepts_what_the_interpreter_accepts():
+    corpus = data.build_corpus(2, 20, 30, seed=4)
+    probs = np.random.default_rng(1).random(NUM_ATTRIBUTES)
+    for task in corpus.test:
+        plain = search.sort_and_add_search(task, probs, 2, 60.0, None, 2, 1, "plain")
+        fast = search.sort_and_add_search(task, probs, 2, 60.0, None, 2, 1)
+        assert plain.solved and fast.solved
+        for r in (plain, fast):
+            check_solution(task, r)
+        # all attributes active from the start: one round, the unrestricted DFS itself
+        for engine in search.ENGINES:
+            full = search.sort_and_add_search(task, probs, 2, 60.0, None, NUM_ATTRIBUTES, 1, engine)
+            dfs = search.dfs_search(task, probs, 2, 60.0, engine=engine)
+            assert (full.program, full.nodes) == (dfs.program, dfs.nodes)
+
+
+def test_sort_and_add_with_every_attribute_equals_dfs_on_length_3():
+    tasks = data.build_corpus(3, 20, 8, seed=5).test
+    for i, task in enumerate(tasks):
+        probs = np.random.default_rng(i).random(NUM_ATTRIBUTES)
+        full = search.sort_and_add_search(task, probs, 3, 60.0, None, NUM_ATTRIBUTES, 1)
+        dfs = search.dfs_search(task, probs, 3, 60.0)
+        assert (full.solved, full.program, full.nodes) == (dfs.solved, dfs.program, dfs.nodes)
+        check_solution(task, full)
