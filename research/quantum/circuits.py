@@ -28,14 +28,13 @@ Kinds (weights shapes):
 
 from __future__ import annotations
 
-import functools
-import warnings
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from frontier.circuits import quiet_qnode
 from research.quantum import statevector as sv
 
 KINDS = ("classifier", "reupload", "kernel", "random")
@@ -100,19 +99,6 @@ def check_device(name: str) -> None:
             f"device {name!r} is installed but not a qubit statevector simulator with a JAX "
             "interface; use default.qubit or lightning.qubit"
         )
-
-
-def _quiet(fn: Callable) -> Callable:
-    """PennyLane casts to complex128, which JAX without x64 truncates with a UserWarning."""
-
-    @functools.wraps(fn)
-    def wrapped(*args):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*requested in astype is not available")
-            warnings.filterwarnings("ignore", message=".*jax.core.is_concrete is deprecated")
-            return fn(*args)
-
-    return wrapped
 
 
 # ---------------------------------------------------------------- PennyLane circuits
@@ -205,8 +191,8 @@ def _pennylane_circuit(kind, n, embedding, layers, device, diff_method):
 
     qnode = qml.qnode(dev, interface="jax", diff_method=diff_method)(body)
     if kind == "kernel":
-        return _quiet(lambda w, x: qnode(w, x)[0])
-    return _quiet(qnode)
+        return quiet_qnode(lambda w, x: qnode(w, x)[0])
+    return quiet_qnode(qnode)
 
 
 # ---------------------------------------------------------------- pure-JAX circuits

@@ -14,14 +14,11 @@ backprop, which PennyLane traces into the XLA program: it jits, vmaps and differ
 
 from __future__ import annotations
 
-import functools
-import warnings
-from collections.abc import Callable
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from frontier.circuits import quiet_qnode
 from frontier.nn import MLP
 
 
@@ -60,19 +57,6 @@ def count_params(params) -> int:
     return int(sum(x.size for x in jax.tree.leaves(params)))
 
 
-def _quiet(fn: Callable) -> Callable:
-    """PennyLane casts to complex128, which JAX without x64 truncates with a UserWarning."""
-
-    @functools.wraps(fn)
-    def wrapped(*args):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*requested in astype is not available")
-            warnings.filterwarnings("ignore", message=".*jax.core.is_concrete is deprecated")
-            return fn(*args)
-
-    return wrapped
-
-
 def quantum_policy(qubits: int, layers: int, num_actions: int, obs_size: int):
     """The re-uploading PQC policy (module docstring); `(init, apply)` like `mlp`."""
     import pennylane as qml
@@ -109,7 +93,7 @@ def quantum_policy(qubits: int, layers: int, num_actions: int, obs_size: int):
             obs = obs @ qml.PauliZ(i)
         return qml.expval(obs)
 
-    qnode = _quiet(qml.qnode(dev, interface="jax", diff_method="backprop")(body))
+    qnode = quiet_qnode(qml.qnode(dev, interface="jax", diff_method="backprop")(body))
 
     def init(key, _obs_size):
         return {
