@@ -51,7 +51,15 @@ def deepcoder_config(
         }
     )
     cfg.model = ml_collections.ConfigDict(
-        {"embed_dim": 20, "hidden": (256, 256, 256), "activation": "sigmoid"}
+        {
+            "embed_dim": 20,
+            "hidden": (256, 256, 256),
+            "activation": "sigmoid",
+            # "bce": sigmoid cross-entropy (the paper); "focal": focal loss with `focal_gamma`
+            # (down-weights the many easy negatives, so rare attributes weigh more)
+            "loss": "bce",
+            "focal_gamma": 2.0,
+        }
     )
     cfg.optim = ml_collections.ConfigDict(
         {"name": "adam", "learning_rate": 1e-3, "batch_size": 128}
@@ -60,8 +68,12 @@ def deepcoder_config(
         {
             "time_budget": time_budget,  # seconds per task and search
             "max_nodes": 0,  # 0: no node cap (only the time budget)
-            "sort_add_initial": 8,
-            "sort_add_step": 2,
+            "sort_add_initial": 12,
+            "sort_add_step": 4,
+            # "attribute": activate the most probable attributes (the paper); "operation":
+            # the highest-scoring operations
+            "sort_add_unit": "attribute",
+            "max_tasks": 0,  # > 0: search only the first N test tasks
             "genetic_tasks": genetic_tasks,  # the first N test tasks (the GA is slow)
             "genetic_population": 100,
             "genetic_budget": genetic_budget,  # seconds per task

@@ -107,6 +107,13 @@ class DeepCoderGuide(frontier.Experiment):
                 f"optim.batch_size must be between 1 and the {len(self.corpus.train)} training "
                 f"programs, got {bs}"
             )
+        self.loss_name = str(m.get("loss", "bce"))
+        self.focal_gamma = float(m.get("focal_gamma", 2.0))
+        if self.loss_name not in ("bce", "focal") or self.focal_gamma < 0:
+            raise ValueError(
+                f"model.loss must be 'bce' or 'focal' and model.focal_gamma >= 0, got "
+                f"{self.loss_name!r}, {self.focal_gamma}"
+            )
         self.net = DeepCoderEncoder(m.embed_dim, tuple(m.hidden), m.activation)
         self.optimizer = frontier.make_optimizer(config.optim.name, config.optim.learning_rate)
         self._step = frontier.optax_step(self.loss, self.optimizer)
@@ -135,7 +142,10 @@ class DeepCoderGuide(frontier.Experiment):
 
     def loss(self, params, batch, key):
         logits = self.apply(params, batch["x"])
-        loss = optax.sigmoid_binary_cross_entropy(logits, batch["y"]).mean()
+        if self.loss_name == "focal":
+            loss = optax.sigmoid_focal_loss(logits, batch["y"], gamma=self.focal_gamma).mean()
+        else:
+            loss = optax.sigmoid_binary_cross_entropy(logits, batch["y"]).mean()
         acc = jnp.mean((logits > 0) == (batch["y"] > 0.5))
         return loss, {"accuracy": acc}
 

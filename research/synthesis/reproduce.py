@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import frontier
-from frontier.config import configs_root, load_config
+from frontier.config import config_diff, configs_root, load_config
 from frontier.loop import train
 from frontier.report import Row, Table
 from research.synthesis.data import Task, attribute_targets, build_corpus, make_examples
@@ -120,6 +120,25 @@ def guide_run_dir(config, workdir: Path) -> Path:
     return path
 
 
+def _search_only_change(config, guide_dir: Path) -> bool:
+    """True when a reused guide's run differs from `config` in the `search` block only (which
+    training does not read); any other difference is an error naming it."""
+    path = Path(guide_dir) / "config.json"
+    if not str(config.search.get("guide_checkpoint", "") or "") or not path.exists():
+        return False
+    other = [
+        k
+        for k in config_diff(json.loads(path.read_text()), config.to_dict())
+        if not k.startswith("search.")
+    ]
+    if other:
+        raise ValueError(
+            f"search.guide_checkpoint={str(guide_dir)!r} was trained with a different config "
+            f"({', '.join(other)}); train a guide with this config or drop the overrides"
+        )
+    return True
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -156,6 +175,7 @@ def run_searches(
                     max_nodes,
                     int(s.sort_add_initial),
                     int(s.sort_add_step),
+                    unit=str(s.get("sort_add_unit", "attribute")),
                 )
             _record(rec, r, task, held_out[i] if held_out else ())
         out[name] = rec
@@ -231,20 +251,33 @@ def plot_solve_curves(results: dict[str, dict], budget: float, path_dir: Path) -
 
 
 def reproduce_deepcoder(
-    config_name: str, workdir: Path, *, smoke: bool, seeds: int | None
+    config_name: str, workdir: Path, *, smoke: bool, seeds: int | None, overrides=None
 ) -> list[Table]:
-    """Train the guide, run every search on the test tasks, build the tables (module doc)."""
+    """Train the guide, run every search on the test tasks, build the tables (module doc).
+
+    `overrides` (`frontier reproduce ... --set key=value`) change the config, e.g.
+    `search.guide_checkpoint=<run dir>` reuses a trained guide and `search.max_tasks=N`
+    searches the first N test tasks only."""
     wall = time.perf_counter()
     spec = str(configs_root() / "synthesis" / config_name) + (":smoke" if smoke else "")
-    config = load_config(spec, [f"seeds={seeds or 1}"])
+    config = load_config(spec, [f"seeds={seeds or 1}", *(overrides or [])])
     t = int(config.data.program_length)
     _log(f"[synthesis] corpus and guide training ({config_name})")
     exp = DeepCoderGuide(config)
     corpus_seconds = time.perf_counter() - wall
-    result = train(config, guide_run_dir(config, workdir), progress=False, experiment=exp)
+    guide_dir = guide_run_dir(config, workdir)
+    result = train(
+        config,
+        guide_dir,
+        progress=False,
+        experiment=exp,
+        allow_config_change=_search_only_change(config, guide_dir),
+    )
     train_seconds = time.perf_counter() - wall - corpus_seconds
     params = jax.tree.map(lambda x: x[0], result.state.params)
     tasks = test_tasks(config, exp)
+    if int(config.search.get("max_tasks", 0) or 0) > 0:
+        tasks = tasks[: int(config.search.max_tasks)]
     t = max(t, max(task.program.length for task in tasks))
     held_out = held_out_examples(
         tasks, 5, int(config.data.corpus_seed), int(config.data.max_input_length)
@@ -472,9 +505,11 @@ def _precision_at_k(probs: np.ndarray, targets: np.ndarray) -> float:
     "synthesis/deepcoder_t3", "DeepCoder Table 1 (T=3): DFS and sort-and-add, guided vs baseline"
 )
 def reproduce_deepcoder_t3(
-    workdir: Path, *, smoke: bool = False, seeds: int | None = None
+    workdir: Path, *, smoke: bool = False, seeds: int | None = None, overrides=None
 ) -> list[Table]:
-    return reproduce_deepcoder("deepcoder_t3.py", Path(workdir), smoke=smoke, seeds=seeds)
+    return reproduce_deepcoder(
+        "deepcoder_t3.py", Path(workdir), smoke=smoke, seeds=seeds, overrides=overrides
+    )
 
 
 @frontier.reproduction(
@@ -482,15 +517,19 @@ def reproduce_deepcoder_t3(
     "DeepCoder T=5: guide trained on length-4 programs, searches on length-5 test programs",
 )
 def reproduce_deepcoder_t5(
-    workdir: Path, *, smoke: bool = False, seeds: int | None = None
+    workdir: Path, *, smoke: bool = False, seeds: int | None = None, overrides=None
 ) -> list[Table]:
-    return reproduce_deepcoder("deepcoder_t5.py", Path(workdir), smoke=smoke, seeds=seeds)
+    return reproduce_deepcoder(
+        "deepcoder_t5.py", Path(workdir), smoke=smoke, seeds=seeds, overrides=overrides
+    )
 
 
 @frontier.reproduction(
     "synthesis/deepcoder_t4", "DeepCoder budgeted T=4: the T=3 table's searches on length 4"
 )
 def reproduce_deepcoder_t4(
-    workdir: Path, *, smoke: bool = False, seeds: int | None = None
+    workdir: Path, *, smoke: bool = False, seeds: int | None = None, overrides=None
 ) -> list[Table]:
-    return reproduce_deepcoder("deepcoder_t4.py", Path(workdir), smoke=smoke, seeds=seeds)
+    return reproduce_deepcoder(
+        "deepcoder_t4.py", Path(workdir), smoke=smoke, seeds=seeds, overrides=overrides
+    )

@@ -421,8 +421,12 @@ class _FastEnumerator:
         memo, target = store.memo, store.target
         vars_, types, present = self.vars, self.types, self.present
         prune = self.prune_states
+        # an old path entering the last depth with no new operation there has nothing new
+        old_dead_end = depth + 2 == self.max_length and not self.new_last_ops
         for op, base, sig, is_new in ops:
             old = not (fresh or is_new)  # considered by an earlier run: re-traversed only
+            if old and (last or old_dead_end):
+                continue
             for pos, ids in choices[sig]:
                 if old:
                     self.revisits += 1
@@ -564,10 +568,11 @@ def sort_and_add_search(
     max_length: int,
     time_budget: float,
     max_nodes: int | None = None,
-    initial: int = 8,
-    step: int = 2,
+    initial: int = 12,
+    step: int = 4,
     engine: str = "fast",
     stats: dict | None = None,
+    unit: str = "attribute",
 ) -> SearchResult:
     """Sort-and-add enumeration (DeepCoder §4.3), incremental.
 
@@ -580,10 +585,14 @@ def sort_and_add_search(
     considered twice and a statement executed in an earlier round costs a lookup. Rounds that
     activate no operation are skipped. `nodes` adds up over the rounds; `stats`, if given,
     receives `rounds`, `revisits` (statements re-traversed to reach the new operations) and
-    `active_ops` (active operations in the last round)."""
+    `active_ops` (active operations in the last round). `unit="operation"` ranks the 38
+    operations by score instead and activates them `initial`, `step` at a time."""
     max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
     if initial < 1 or step < 1:
         raise ValueError(f"sort-and-add needs initial >= 1 and step >= 1, got {initial}, {step}")
+    if unit not in ("attribute", "operation"):
+        raise ValueError(f"unit must be 'attribute' or 'operation', got {unit!r}")
+    total = NUM_ATTRIBUTES if unit == "attribute" else len(OPERATIONS)
     order = operation_order(attribute_probs)
     start = time.perf_counter()
     ranked = list(np.argsort(-np.asarray(attribute_probs, np.float64), kind="stable"))
@@ -597,8 +606,11 @@ def sort_and_add_search(
         return SearchResult(solved, program, nodes, time.perf_counter() - start)
 
     while True:
-        active = set(int(a) for a in ranked[:k])
-        ops = [op for op in order if all(a in active for a in op.attributes)]
+        if unit == "attribute":
+            active = set(int(a) for a in ranked[:k])
+            ops = [op for op in order if all(a in active for a in op.attributes)]
+        else:
+            ops = order[:k]
         new = [op for op in ops if op.index not in seen]
         if new:
             e = _enumerator(task, store, engine, max_length, start + time_budget, max_nodes - nodes)
@@ -610,7 +622,7 @@ def sort_and_add_search(
             if solved or e.timed_out:
                 return done(solved, e.program())
             seen.update(op.index for op in new)
-        if k >= NUM_ATTRIBUTES:
+        if k >= total:
             return done(False, None)
         k += step
 
