@@ -5,9 +5,10 @@ Run:      frontier run configs/synthesis/deepcoder_t3.py
 Expect:   corpus of 16,000 training and 500 test programs with distinct behaviours (about
           2 min to generate), 6000 Adam steps (about 5 min on a busy 2-core CPU); test mean
           per-attribute ROC AUC 0.81. The `search` block (10 s per task and search; genetic
-          search 1 s on 100 tasks) is read by the reproduction: measured 35.5 min wall in all
-          on a shared 2-core CPU, with speedups DFS 10.3x / 4.1x / 3.4x and sort-and-add
-          55.8x / 25.6x / >6.1x (paper 15.2 / 3.9 / 2.9 and 62.2 / 54.6 / 31.5).
+          search 1 s on 100 tasks; sort-and-add from the 12 most probable attributes, +4 per
+          round) is read by the reproduction. Measured numbers and wall time: README.md.
+          Reuse a trained guide and search fewer tasks with
+          `--set search.guide_checkpoint=<run dir> --set search.max_tasks=200`.
 """
 
 from research.synthesis.configs import deepcoder_config
