@@ -3,11 +3,12 @@
 Run:      frontier run configs/laws/feynman.py --set data.equation="'I.12.11'"
           frontier reproduce laws/feynman   # the first 30 equations, ours, gplearn, Operon
           frontier reproduce laws/feynman --set benchmark.num_equations=5
-Expect:   population 1000 (4 islands), 30 generations, 1,000 training rows, maxsize 30.
-          Measured on a shared, loaded 2-core CPU: 21-61 s per equation for ours (after a
-          one-off compilation shared by all equations), 1-133 s for gplearn on the same
-          budget; the whole reproduction 45 min. Symbolic solutions (SRBench): ours 15/30,
-          gplearn 6/30; accuracy solutions (test R^2 > 0.999): ours 16/30, gplearn 7/30.
+Expect:   population 1000 (4 islands), 100 generations, 1,000 training rows, maxsize 30;
+          gplearn and Operon get the same wall time per equation. Measured on a shared,
+          loaded 2-core CPU: 55-108 s per equation for ours (the first includes the one-off
+          compilation); the 12-equation variant 42.6 min for the three methods. Symbolic
+          solutions (SRBench) on those 12: ours 6, gplearn 2, Operon 8; accuracy solutions
+          (test R^2 > 0.999): ours 7, gplearn 2, Operon 11.
 """
 
 from research.laws.configs import feynman_config
