@@ -8,9 +8,10 @@ from frontier.config import base_config, smoke_variant
 
 
 def translation_config(
-    method: str, arg: str | None, parallel_fraction: float = 0.1
+    method: str, arg: str | None, parallel_fraction: float = 0.1, pair: str = "en-de"
 ) -> ml_collections.ConfigDict:
-    """Digits <-> words translation; `arg="smoke"` shrinks everything to seconds."""
+    """Number translation between the languages of `pair` (research.dual.language.PAIRS);
+    `arg="smoke"` shrinks everything to seconds."""
     smoke = smoke_variant(arg)
     steps = 4 if smoke else 800
     cfg = base_config(
@@ -28,7 +29,9 @@ def translation_config(
             "num_train": 200 if smoke else 10000,
             "parallel_fraction": parallel_fraction,
             "num_test": 20 if smoke else 500,
+            "num_valid": 20 if smoke else 500,
             "seed": 0,
+            "pair": pair,
         }
     )
     cfg.model = ml_collections.ConfigDict(
@@ -37,7 +40,7 @@ def translation_config(
             "heads": 2 if smoke else 4,
             "ff": 32 if smoke else 128,
             "layers": 1 if smoke else 2,
-            "max_len": 10,
+            "max_len": 14 if pair == "en-de" else 10,
         }
     )
     cfg.optim = ml_collections.ConfigDict(

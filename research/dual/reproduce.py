@@ -24,7 +24,6 @@ from frontier.config import configs_root, load_config
 from frontier.loop import run_config
 from frontier.metrics import mean_ci95
 from frontier.report import Row, Table
-from research.dual.language import DIGITS, WORDS
 
 TRANSLATION_METHODS = {
     # name: (run directory, overrides of configs/dual/translation.py)
@@ -61,20 +60,25 @@ def exact(hyps: np.ndarray, refs: np.ndarray) -> float:
     return float(np.mean(np.all(np.asarray(hyps) == np.asarray(refs), axis=1)))
 
 
-def score_translation(exp, params_per_seed: list[dict]) -> dict[str, list[float]]:
-    """metric name -> per-seed values, for beam top-1 and for dual-inference reranking."""
+def score_translation(
+    exp, params_per_seed: list[dict], split: str = "test", rerank: bool = True
+) -> dict[str, list[float]]:
+    """metric name -> per-seed values, for beam top-1 and (with `rerank`) for dual-inference
+    reranking, on the "test" or "valid" split."""
     from research.dual.translation import decode_test
 
-    ta, tb = np.asarray(exp.data["test_a"]), np.asarray(exp.data["test_b"])
+    ta, tb = np.asarray(exp.data[f"{split}_a"]), np.asarray(exp.data[f"{split}_b"])
+    a2b, b2a = exp.pair.directions
     out: dict[str, list[float]] = {}
+    tags = (("beam", None), ("dual inference", RERANK_WEIGHT)) if rerank else (("beam", None),)
     for params in params_per_seed:
-        for tag, weight in (("beam", None), ("dual inference", RERANK_WEIGHT)):
-            hb, ha = decode_test(exp, params, BEAM, weight)
+        for tag, weight in tags:
+            hb, ha = decode_test(exp, params, BEAM, weight, split)
             vals = {
-                f"{tag} BLEU digits->words": bleu(hb, tb, WORDS),
-                f"{tag} BLEU words->digits": bleu(ha, ta, DIGITS),
-                f"{tag} exact digits->words": exact(hb, tb),
-                f"{tag} exact words->digits": exact(ha, ta),
+                f"{tag} BLEU {a2b}": bleu(hb, tb, exp.pair.b),
+                f"{tag} BLEU {b2a}": bleu(ha, ta, exp.pair.a),
+                f"{tag} exact {a2b}": exact(hb, tb),
+                f"{tag} exact {b2a}": exact(ha, ta),
             }
             for k, v in vals.items():
                 out.setdefault(k, []).append(v)

@@ -34,7 +34,7 @@ import optax
 import frontier
 from frontier.config import ConfigError
 from frontier.experiment import health_metrics
-from research.dual.language import DIGITS, WORDS, build_corpora, check_ids
+from research.dual.language import PAIRS, build_corpora, check_ids
 from research.dual.models import (
     LanguageModel,
     Seq2Seq,
@@ -75,6 +75,15 @@ def check_translation_config(config) -> None:
         raise ConfigError(f"mono.final_share must be in [0, 1], got {m.final_share}")
     if m.landing_steps < 1:
         raise ConfigError(f"mono.landing_steps must be >= 1, got {m.landing_steps}")
+    if config.data.get("pair", "digits-en") not in PAIRS:
+        raise ConfigError(f"data.pair must be one of {sorted(PAIRS)}, got {config.data.pair!r}")
+    need = PAIRS[config.data.get("pair", "digits-en")].max_tokens + 1
+    if config.model.max_len < need:
+        raise ConfigError(
+            f"model.max_len={config.model.max_len} is too short for data.pair="
+            f"{config.data.get('pair', 'digits-en')!r}: its longest sentence needs {need} ids "
+            f"(tokens + EOS); set model.max_len >= {need}"
+        )
     if config.model.max_len < 2:
         raise ConfigError(
             f"model.max_len must be >= 2 (a token and EOS), got {config.model.max_len}"
@@ -145,7 +154,8 @@ def dual_game(
 
 @frontier.experiment(
     "dual/translation",
-    "Digits <-> English words translation: supervised, back-translation or dual learning",
+    "Number translation (English <-> German words, or digits <-> English words): "
+    "supervised, back-translation or dual learning",
 )
 class Translation(frontier.Experiment):
     key_metrics = ("loss", "exact_a2b", "exact_b2a")
@@ -154,26 +164,30 @@ class Translation(frontier.Experiment):
         super().__init__(config)
         check_translation_config(config)
         d, m = config.data, config.model
+        self.pair = PAIRS[d.get("pair", "digits-en")]
         self.corpora = build_corpora(
             int(d.num_train),
             float(d.parallel_fraction),
             int(d.num_test),
             int(m.max_len),
             int(d.seed),
+            self.pair.name,
+            int(d.get("num_valid", 0)),
         )
         c = self.corpora
+        va, vb = self.pair.a, self.pair.b
         for name, ids, vocab in (
-            ("parallel digits", c.parallel_a, DIGITS),
-            ("parallel words", c.parallel_b, WORDS),
-            ("monolingual digits", c.mono_a, DIGITS),
-            ("monolingual words", c.mono_b, WORDS),
+            (f"parallel {va.name}", c.parallel_a, va),
+            (f"parallel {vb.name}", c.parallel_b, vb),
+            (f"monolingual {va.name}", c.mono_a, va),
+            (f"monolingual {vb.name}", c.mono_b, vb),
         ):
             check_ids(ids, vocab.size, name)
         dims = dict(dim=m.dim, heads=m.heads, ff=m.ff, layers=m.layers, max_len=m.max_len)
-        self.f = Seq2Seq(DIGITS.size, WORDS.size, **dims)
-        self.g = Seq2Seq(WORDS.size, DIGITS.size, **dims)
-        self.lm_a = LanguageModel(DIGITS.size, **dims)
-        self.lm_b = LanguageModel(WORDS.size, **dims)
+        self.f = Seq2Seq(va.size, vb.size, **dims)
+        self.g = Seq2Seq(vb.size, va.size, **dims)
+        self.lm_a = LanguageModel(va.size, **dims)
+        self.lm_b = LanguageModel(vb.size, **dims)
         o = config.optim
         self.optimizer = optax.chain(optax.clip_by_global_norm(o.clip), optax.adam(o.learning_rate))
         self.lm_optimizer = optax.adam(o.learning_rate)
@@ -181,6 +195,8 @@ class Translation(frontier.Experiment):
             k: jnp.asarray(getattr(c, k))
             for k in ("parallel_a", "parallel_b", "mono_a", "mono_b", "test_a", "test_b")
         }
+        if c.valid_a is not None:
+            self.data |= {"valid_a": jnp.asarray(c.valid_a), "valid_b": jnp.asarray(c.valid_b)}
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -285,16 +301,24 @@ class Translation(frontier.Experiment):
         metrics = {"loss": loss, **aux, **health_metrics(grads, params, updates)}
         return DualState(params, opt_state, state.lms, state.step + 1), metrics
 
-    def evaluate(self, state, key):
-        ta, tb = self.data["test_a"], self.data["test_b"]
-        out_b = generate(self.f, state.params["f"], ta, greedy=True)
-        out_a = generate(self.g, state.params["g"], tb, greedy=True)
+    def _split_metrics(self, params, split: str, prefix: str) -> dict:
+        ta, tb = self.data[f"{split}_a"], self.data[f"{split}_b"]
+        out_b = generate(self.f, params["f"], ta, greedy=True)
+        out_a = generate(self.g, params["g"], tb, greedy=True)
         return {
-            "exact_a2b": jnp.mean(jnp.all(out_b == tb, axis=1)),
-            "exact_b2a": jnp.mean(jnp.all(out_a == ta, axis=1)),
-            "test_ce_a2b": mean_ce(self.f, state.params["f"], ta, tb),
-            "test_ce_b2a": mean_ce(self.g, state.params["g"], tb, ta),
+            f"{prefix}exact_a2b": jnp.mean(jnp.all(out_b == tb, axis=1)),
+            f"{prefix}exact_b2a": jnp.mean(jnp.all(out_a == ta, axis=1)),
+            f"{split}_ce_a2b": mean_ce(self.f, params["f"], ta, tb),
+            f"{split}_ce_b2a": mean_ce(self.g, params["g"], tb, ta),
         }
+
+    def evaluate(self, state, key):
+        """Greedy exact match and cross-entropy on the test split (and on the validation
+        split, as `valid_*`, when `data.num_valid > 0`)."""
+        metrics = self._split_metrics(state.params, "test", "")
+        if "valid_a" in self.data:
+            metrics |= self._split_metrics(state.params, "valid", "valid_")
+        return metrics
 
 
 @functools.cache
@@ -311,12 +335,24 @@ def _jitted_rerank(forward: Seq2Seq, backward: Seq2Seq, weight: float):
     return jax.jit(lambda pf, pb, s, c: dual_rerank(forward, pf, backward, pb, s, c, weight))
 
 
-def decode_test(exp: Translation, params: dict, beam: int, rerank_weight: float | None = None):
-    """Host-side decoding of the test set both ways: (hyps_a2b, hyps_b2a) id arrays.
+def decode_test(
+    exp: Translation,
+    params: dict,
+    beam: int,
+    rerank_weight: float | None = None,
+    split: str = "test",
+):
+    """Host-side decoding of a split ("test" or "valid") both ways: (hyps_a2b, hyps_b2a) ids.
 
     Beam search with `beam`; with `rerank_weight`, dual inference reranks the beam.
     """
-    ta, tb = exp.data["test_a"], exp.data["test_b"]
+    if f"{split}_a" not in exp.data:
+        raise ValueError(
+            f"no {split!r} split: set data.num_valid > 0 for a validation split"
+            if split == "valid"
+            else f"split must be 'test' or 'valid', got {split!r}"
+        )
+    ta, tb = exp.data[f"{split}_a"], exp.data[f"{split}_b"]
     out = []
     for fwd, bwd, pf, pb, src in (
         (exp.f, exp.g, params["f"], params["g"], ta),
@@ -329,3 +365,53 @@ def decode_test(exp: Translation, params: dict, beam: int, rerank_weight: float 
             best, _ = _jitted_rerank(fwd, bwd, float(rerank_weight))(pf, pb, src, seqs)
             out.append(np.asarray(best))
     return out[0], out[1]
+
+
+def translate(
+    exp: Translation,
+    params: dict,
+    sentences: list[str],
+    direction: str = "a2b",
+    beam: int = 4,
+    rerank_weight: float | None = None,
+) -> list[str]:
+    """Translate whitespace-tokenised `sentences` with trained `params` ({"f", "g"}).
+
+    `direction` "a2b" uses f (language A -> B, e.g. English -> German for `en-de`), "b2a"
+    uses g. Beam search with `beam`; with `rerank_weight` in [0, 1], dual inference reranks
+    the beam by rerank_weight * log P(y|x) + (1 - rerank_weight) * log P(x|y).
+    Sentences with tokens outside the source vocabulary, empty sentences and sentences longer
+    than the model's `max_len` - 1 raise `VocabularyError` naming the sentence.
+
+        exp = Translation(load_config("configs/dual/translation.py"))
+        translate(exp, state.params, ["twenty one thousand"])   # ["ein und zwan zig tausend"]
+    """
+    from research.dual.language import VocabularyError
+
+    if direction not in ("a2b", "b2a"):
+        raise ValueError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
+    if beam < 1:
+        raise ValueError(f"beam must be >= 1, got {beam}")
+    if rerank_weight is not None and not 0.0 <= rerank_weight <= 1.0:
+        raise ValueError(f"rerank_weight must be in [0, 1], got {rerank_weight}")
+    if isinstance(sentences, str):
+        raise TypeError("sentences must be a list of strings, not one string")
+    a2b = direction == "a2b"
+    src_vocab, tgt_vocab = (exp.pair.a, exp.pair.b) if a2b else (exp.pair.b, exp.pair.a)
+    fwd, bwd = (exp.f, exp.g) if a2b else (exp.g, exp.f)
+    pf, pb = (params["f"], params["g"]) if a2b else (params["g"], params["f"])
+    rows = []
+    for i, sentence in enumerate(sentences):
+        try:
+            rows.append(src_vocab.encode(str(sentence).split(), fwd.max_len))
+        except VocabularyError as err:
+            raise VocabularyError(f"sentence {i} ({sentence!r}): {err}") from None
+    if not rows:
+        return []
+    src = jnp.asarray(np.stack(rows))
+    seqs, _ = _jitted_beam(fwd, beam)(pf, src)
+    if rerank_weight is None:
+        best = np.asarray(seqs[:, 0])
+    else:
+        best = np.asarray(_jitted_rerank(fwd, bwd, float(rerank_weight))(pf, pb, src, seqs)[0])
+    return [" ".join(tgt_vocab.decode(row)) for row in best]

@@ -4,12 +4,16 @@ import pytest
 from research.dual.language import (
     DIGITS,
     EOS,
+    GERMAN,
     PAD,
+    PAIRS,
     WORDS,
     VocabularyError,
     build_corpora,
     check_ids,
+    get_pair,
     number_to_digits,
+    number_to_german,
     number_to_words,
 )
 
@@ -81,3 +85,46 @@ def test_corpora_split_parallel_and_monolingual():
     assert WORDS.decode(c.parallel_b[3]) == number_to_words(n)
     with pytest.raises(ValueError, match="parallel_fraction"):
         build_corpora(200, 0.0, 30, 10, 0)
+
+
+@pytest.mark.parametrize(
+    "n, german",
+    [
+        (0, "null"),
+        (1, "eins"),
+        (16, "sech zehn"),
+        (17, "sieb zehn"),
+        (21, "ein und zwan zig"),
+        (36, "sechs und drei ßig"),
+        (70, "sieb zig"),
+        (101, "ein hundert eins"),
+        (1001, "ein tausend eins"),
+        (21_000, "ein und zwan zig tausend"),
+        (101_001, "ein hundert ein tausend eins"),
+        (777_777, "sieben hundert sieben und sieb zig tausend sieben hundert sieben und sieb zig"),
+    ],
+)
+def test_number_to_german_reorders_and_agrees(n, german):
+    assert " ".join(number_to_german(n)) == german
+
+
+def test_pairs_declare_their_longest_sentence_and_directions():
+    for pair in PAIRS.values():
+        numbers = [*range(1000), *range(770_000, 780_000)]  # holds the longest, 777,777
+        longest = max(max(len(pair.write_a(n)), len(pair.write_b(n))) for n in numbers)
+        assert longest == pair.max_tokens
+    assert PAIRS["en-de"].directions == ("words->german", "german->words")
+    with pytest.raises(VocabularyError, match="data.pair must be one of"):
+        get_pair("en-fr")
+
+
+def test_en_de_corpora_have_disjoint_validation_and_test_numbers():
+    c = build_corpora(300, 0.1, 40, 14, 0, "en-de", 30)
+    assert c.valid_a.shape == (30, 14) and c.test_b.shape == (40, 14)
+    test = {tuple(r) for r in c.test_a}
+    valid = {tuple(r) for r in c.valid_a}
+    train = {tuple(r) for r in np.concatenate([c.parallel_a, c.mono_a])}
+    assert not test & valid and not valid & train and not test & train
+    n = c.test_numbers[5]
+    assert GERMAN.decode(c.test_b[5]) == number_to_german(int(n))
+    assert WORDS.decode(c.test_a[5]) == number_to_words(int(n))
