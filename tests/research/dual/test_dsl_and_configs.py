@@ -70,3 +70,61 @@ def test_too_short_max_len_for_the_data_is_named():
     with pytest.raises(VocabularyError, match="raise model.max_len"):
         build_corpora(200, 0.1, 20, 5, 0)
     assert np.all(build_corpora(200, 0.1, 20, 10, 0).test_a[:, 0] > 2)
+
+
+@pytest.fixture(scope="module")
+def smoke_translation():
+    cfg = load_config("configs/dual/translation.py:smoke")
+    exp = Translation(cfg)
+    return exp, jax.jit(exp.init)(jax.random.key(0)).params
+
+
+def test_translate_returns_target_language_text(smoke_translation):
+    from research.dual.translation import translate
+
+    exp, params = smoke_translation
+    assert exp.pair.name == "en-de"
+    out = translate(exp, params, ["twenty one", "one hundred"], beam=2)
+    assert len(out) == 2
+    german = set(exp.pair.b.tokens)
+    assert all(tok in german for sentence in out for tok in sentence.split())
+    # dual inference picks one of the beam's candidates; weight 1 keeps the beam's best
+    assert translate(exp, params, ["twenty one"], beam=2, rerank_weight=1.0) == out[:1]
+    back = translate(exp, params, ["ein und zwan zig"], direction="b2a", beam=1)
+    assert all(tok in set(exp.pair.a.tokens) for tok in back[0].split())
+
+
+@pytest.mark.parametrize(
+    "sentences, kwargs, error, match",
+    [
+        (["twenty banana"], {}, "VocabularyError", r"sentence 0 \('twenty banana'\).*banana"),
+        (["one", ""], {}, "VocabularyError", "sentence 1 .*empty sequence"),
+        (["one " * 20], {}, "VocabularyError", "too long for max_len=14"),
+        (["ein und zwan zig"], {}, "VocabularyError", "not in vocabulary 'words'"),
+        (["one"], {"beam": 0}, "ValueError", "beam must be >= 1, got 0"),
+        (["one"], {"rerank_weight": 1.5}, "ValueError", r"rerank_weight must be in \[0, 1\]"),
+        (["one"], {"direction": "de2en"}, "ValueError", "direction must be 'a2b' or 'b2a'"),
+        ("one", {}, "TypeError", "list of strings"),
+    ],
+)
+def test_translate_names_bad_input(smoke_translation, sentences, kwargs, error, match):
+    from research.dual import language
+    from research.dual.translation import translate
+
+    exp, params = smoke_translation
+    exc = (
+        getattr(language, error, None) or {"ValueError": ValueError, "TypeError": TypeError}[error]
+    )
+    with pytest.raises(exc, match=match):
+        translate(exp, params, sentences, **kwargs)
+
+
+def test_translation_config_names_unknown_pair_and_short_max_len():
+    cfg = load_config("configs/dual/translation.py:smoke")
+    cfg.data.pair = "en-fr"
+    with pytest.raises(ConfigError, match="data.pair must be one of"):
+        Translation(cfg)
+    cfg = load_config("configs/dual/translation.py:smoke")
+    cfg.model.max_len = 10
+    with pytest.raises(ConfigError, match="model.max_len=10 is too short .*en-de.*>= 14"):
+        Translation(cfg)
