@@ -1,12 +1,13 @@
 """Throughput of the dual module's translation models (the full reproduction's model size).
 
 - training: target tokens per second of one jitted step (one seed) for `supervised`
-  (teacher-forced cross-entropy, both directions) and `dual` (the supervised term plus the
-  two dual-learning games: K sampled translations, LM and reconstruction rewards, policy and
-  likelihood gradients); tokens counted are the non-pad target tokens the step trains on;
-- decoding: test sentences per second of jitted beam search (beams 1 and 4), digits->words.
+  (teacher-forced cross-entropy, both directions), `backtranslation` and `dual` (the
+  supervised term plus the two dual-learning games: K middle translations by beam search or
+  by sampling, LM and reconstruction rewards, policy and likelihood gradients); tokens counted
+  are the non-pad target tokens the step trains on;
+- decoding: test sentences per second of jitted beam search (beams 1 and 4), A->B.
 
-    python benchmarks/dual_throughput.py [--steps 20] [--beam 4]
+    python benchmarks/dual_throughput.py [--pair en-de] [--steps 20] [--beam 4]
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ def _time(fn, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def training_rate(method: str, steps: int) -> tuple[float, float]:
+def training_rate(
+    method: str, steps: int, pair: str, generate: str = "beam"
+) -> tuple[float, float]:
     """(target tokens per second, ms per step) of `method`'s jitted step."""
-    cfg = translation_config(method, None)
+    cfg = translation_config(method, None, pair=pair)
+    cfg.dual.generate = generate
     cfg.warm_steps = 0
     cfg.lm_steps = 0
     exp = Translation(cfg)
@@ -53,6 +57,8 @@ def training_rate(method: str, steps: int) -> tuple[float, float]:
     mean_len = float(np.mean(np.sum(np.asarray(token_mask(c.parallel_b)), 1)))
     mean_len_a = float(np.mean(np.sum(np.asarray(token_mask(c.parallel_a)), 1)))
     tokens = cfg.optim.batch_size * (mean_len + mean_len_a)  # both directions
+    if method == "backtranslation":
+        tokens += cfg.optim.mono_batch_size * (mean_len + mean_len_a)
     if method == "dual":
         # each game trains on K translations of each monolingual sentence, through the
         # primal (policy gradient) and the dual (reconstruction) model
@@ -61,8 +67,8 @@ def training_rate(method: str, steps: int) -> tuple[float, float]:
     return tokens / seconds, 1000 * seconds
 
 
-def beam_rate(beam: int, repeats: int) -> float:
-    cfg = translation_config("supervised", None)
+def beam_rate(beam: int, repeats: int, pair: str) -> float:
+    cfg = translation_config("supervised", None, pair=pair)
     cfg.warm_steps = 0
     exp = Translation(cfg)
     params = jax.jit(exp.init)(jax.random.key(0)).params["f"]
@@ -77,18 +83,26 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pair", default="en-de", choices=("en-de", "digits-en"))
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    print(f"pair: {args.pair}")
     print("| measurement | rate | ms per call |")
     print("|---|---|---|")
-    for method in ("supervised", "dual"):
-        rate, ms = training_rate(method, args.steps)
-        print(f"| training step, {method} | {rate:,.0f} target tokens/s | {ms:.1f} |")
+    for method, generate in (
+        ("supervised", "beam"),
+        ("backtranslation", "beam"),
+        ("dual", "beam"),
+        ("dual", "sample"),
+    ):
+        rate, ms = training_rate(method, args.steps, args.pair, generate)
+        label = f"{method} ({generate}d middle translations)" if method == "dual" else method
+        print(f"| training step, {label} | {rate:,.0f} target tokens/s | {ms:.1f} |")
     for beam in sorted({1, args.beam}):
-        rate = beam_rate(beam, args.repeats)
+        rate = beam_rate(beam, args.repeats, args.pair)
         print(
             f"| beam search, beam {beam} (500 test sentences) | {rate:,.0f} sentences/s | "
             f"{1000 * 500 / rate:.1f} |"

@@ -2,7 +2,9 @@
 
 Translation: supervised on 10% of the parallel data (NMT), online back-translation
 (pseudo-NMT), dual learning, and supervised on 100%, each through `frontier.loop` with its
-config in configs/dual/ and its seeds vmapped in one program. Test sentences are decoded by
+config in configs/dual/ and its seeds vmapped in one program; dual learning + dual inference
+reranks the dual models' beams. `dual/translation_search` picks dual learning's alpha and K
+on the validation split. Test sentences are decoded by
 beam search (beam 4) and scored with sacrebleu's corpus BLEU and exact match, both
 directions; dual inference reranks the same beams. He et al.'s numbers are on WMT'14 En-Fr,
 a different task: the absolute BLEU cannot be compared, so the paper is set beside our
@@ -35,14 +37,15 @@ TRANSLATION_METHODS = {
         ["method='supervised'", "data.parallel_fraction=1.0"],
     ),
 }
+SUP10, BT, DUAL, SUP100 = TRANSLATION_METHODS
+DUAL_DI = "dual learning + dual inference"
 # He et al. 2016, WMT'14 En->Fr / Fr->En BLEU with 10% of the bilingual data, and full data.
 PAPER_BLEU = {
-    "supervised, 10% parallel (NMT)": (25.32, 22.27),
-    "back-translation (pseudo-NMT)": (25.63, 23.24),
-    "dual learning (dual-NMT)": (28.73, 27.50),
-    "supervised, 100% parallel": (29.92, 27.49),
+    SUP10: (25.32, 22.27),
+    BT: (25.63, 23.24),
+    DUAL: (28.73, 27.50),
+    SUP100: (29.92, 27.49),
 }
-DIRECTIONS = ("digits->words", "words->digits")
 BEAM = 4
 RERANK_WEIGHT = 0.5
 
@@ -93,46 +96,76 @@ def _paired(a: list[float], b: list[float]) -> tuple[float, float]:
     return mean_ci95(np.asarray(a) - np.asarray(b))
 
 
+def _verdict(scores, better: str, worse: str, metric: str) -> tuple[str, float, float]:
+    m, h = _paired(scores[better][metric], scores[worse][metric])
+    if np.isfinite(h) and m - h > 0:
+        word = ">"
+    elif np.isfinite(h) and m + h < 0:
+        word = "<"
+    else:
+        word = "~"
+    return word, m, h
+
+
 @frontier.reproduction(
     "dual/translation",
-    "He et al. 2016 dual learning vs back-translation and supervised, digits <-> words",
+    "He et al. 2016 dual learning vs back-translation and supervised, English <-> German "
+    "number words",
 )
 def reproduce_translation(
-    workdir: Path, *, smoke: bool = False, seeds: int | None = None
+    workdir: Path,
+    *,
+    smoke: bool = False,
+    seeds: int | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
 ) -> list[Table]:
+    """configs/dual/translation.py with each method of TRANSLATION_METHODS, `seeds` vmapped
+    seeds each; dual inference reranks every model's beams. `overrides` apply to every run
+    (e.g. `data.pair='digits-en'` and `model.max_len=10` for the quick pair)."""
     from research.dual.translation import Translation
 
-    seeds = seeds or (2 if smoke else 3)
+    seeds = seeds or (2 if smoke else 5)
     root = configs_root() / "dual"
     scores: dict[str, dict[str, list[float]]] = {}
     spec = str(root / "translation.py") + (":smoke" if smoke else "")
-    for method, (run_name, overrides) in TRANSLATION_METHODS.items():
-        result = run_config(spec, workdir / run_name, overrides, seeds=seeds, progress=False)
-        exp = Translation(load_config(spec, overrides))
+    overrides = list(overrides)
+    for method, (run_name, method_overrides) in TRANSLATION_METHODS.items():
+        ovs = method_overrides + overrides
+        result = run_config(spec, workdir / run_name, ovs, seeds=seeds, progress=False)
+        exp = Translation(load_config(spec, ovs))
         scores[method] = score_translation(exp, _seed_params(result.state, seeds))
+    directions = exp.pair.directions
+    scores[DUAL_DI] = {
+        k.replace("dual inference ", "beam "): v
+        for k, v in scores[DUAL].items()
+        if k.startswith("dual inference ")
+    }
     smoke_note = ["SMOKE RUN: a few steps on tiny models; numbers are not meaningful."]
-    cfg = load_config(spec)
+    cfg = load_config(spec, overrides)
+    a, b = exp.pair.a.name, exp.pair.b.name
     setup = (
-        f"{cfg.data.num_train} training numbers (0-999,999), {cfg.data.num_test} test numbers; "
+        f"Pair {exp.pair.name} ({a} <-> {b}); {cfg.data.num_train} training numbers "
+        f"(0-999,999), {cfg.data.num_valid} validation and {cfg.data.num_test} test numbers; "
         f"10% parallel = {round(cfg.data.parallel_fraction * cfg.data.num_train)} pairs, the "
-        "other 90% split into digits-only and words-only monolingual halves. Transformer "
+        f"other 90% split into {a}-only and {b}-only monolingual halves. Transformer "
         f"{cfg.model.layers}+{cfg.model.layers} layers, d={cfg.model.dim}; warm start "
         f"{cfg.warm_steps} supervised steps, then {cfg.train.steps} steps of each method; dual: "
-        f"K={cfg.dual.k} {cfg.dual.generate}d translations, alpha={cfg.dual.alpha}, soft landing "
-        f"0.5 -> {cfg.mono.final_share} monolingual share over {cfg.mono.landing_steps} steps."
+        f"K={cfg.dual.k} {cfg.dual.generate} translations, alpha={cfg.dual.alpha}, soft "
+        f"landing 0.5 -> {cfg.mono.final_share} monolingual share over "
+        f"{cfg.mono.landing_steps} steps. Dual inference: the beam-{BEAM} list reranked by "
+        f"{RERANK_WEIGHT} log P(y|x) + {1 - RERANK_WEIGHT} log P(x|y)."
     )
 
     main_rows = []
     for method, s in scores.items():
-        for i, d in enumerate(DIRECTIONS):
-            paper = PAPER_BLEU[method][i]
-            main_rows.append(
-                Row(method, f"BLEU {d}", s[f"beam BLEU {d}"], note=f"paper (WMT'14): {paper}")
-            )
-        for d in DIRECTIONS:
+        for i, d in enumerate(directions):
+            paper = PAPER_BLEU.get(method, (None, None))[i]
+            note = f"paper (WMT'14 En<->Fr): {paper}" if paper is not None else ""
+            main_rows.append(Row(method, f"BLEU {d}", s[f"beam BLEU {d}"], note=note))
+        for d in directions:
             main_rows.append(Row(method, f"exact match {d}", s[f"beam exact {d}"]))
     main = Table(
-        "Digits <-> English words, beam 4: BLEU (sacrebleu) and exact match",
+        f"{a} <-> {b} numbers, beam {BEAM}: BLEU (sacrebleu) and exact match",
         main_rows,
         reference_name="reference",
         metric="corpus BLEU (0-100) and exact-match rate on the test numbers",
@@ -141,41 +174,56 @@ def reproduce_translation(
         + (smoke_note if smoke else []),
     )
 
-    base = scores["supervised, 10% parallel (NMT)"]
+    base = scores[SUP10]
     gain_rows = []
-    for method in ("back-translation (pseudo-NMT)", "dual learning (dual-NMT)"):
-        for i, d in enumerate(DIRECTIONS):
-            paper_gain = PAPER_BLEU[method][i] - PAPER_BLEU["supervised, 10% parallel (NMT)"][i]
+    for method in (BT, DUAL, DUAL_DI, SUP100):
+        for i, d in enumerate(directions):
+            paper_gain = (
+                round(PAPER_BLEU[method][i] - PAPER_BLEU[SUP10][i], 2)
+                if method in PAPER_BLEU
+                else None
+            )
             diff = np.asarray(scores[method][f"beam BLEU {d}"]) - np.asarray(base[f"beam BLEU {d}"])
-            gain_rows.append(Row(method, f"BLEU gain {d}", diff.tolist(), round(paper_gain, 2)))
+            gain_rows.append(Row(method, f"BLEU gain {d}", diff.tolist(), paper_gain))
+    pair_rows = []
+    for better, worse in ((DUAL, BT), (DUAL_DI, DUAL), (DUAL_DI, BT)):
+        for d in directions:
+            diff = np.asarray(scores[better][f"beam BLEU {d}"]) - np.asarray(
+                scores[worse][f"beam BLEU {d}"]
+            )
+            pair_rows.append(Row(f"{better} minus {worse}", f"BLEU {d}", diff.tolist()))
     verdict = []
-    for d in DIRECTIONS:
-        m, h = _paired(
-            scores["dual learning (dual-NMT)"][f"beam BLEU {d}"],
-            scores["back-translation (pseudo-NMT)"][f"beam BLEU {d}"],
-        )
-        if np.isfinite(h) and m - h > 0:
-            word = "beats"
-        elif np.isfinite(h) and m + h < 0:
-            word = "loses to"
-        else:
-            word = "is not distinguishable from"
+    for d in directions:
+        metric = f"beam BLEU {d}"
+        gap = _paired(scores[SUP100][metric], base[metric])
         verdict.append(
-            f"{d}: dual learning {word} back-translation (dual - back-translation = "
-            f"{m:+.2f} ± {h:.2f} BLEU, paired over seeds)."
+            f"{d}: 100% - 10% parallel = {gap[0]:+.2f} ± {gap[1]:.2f} BLEU (the room monolingual "
+            "data can fill)."
+        )
+        w1, m1, h1 = _verdict(scores, DUAL, BT, metric)
+        w2, m2, h2 = _verdict(scores, BT, SUP10, metric)
+        holds = w1 == ">" and w2 == ">"
+        verdict.append(
+            f"{d}: He et al.'s ordering dual > pseudo-NMT > NMT "
+            f"{'holds' if holds else 'does not hold'}: dual {w1} back-translation "
+            f"({m1:+.2f} ± {h1:.2f}), back-translation {w2} supervised 10% ({m2:+.2f} ± "
+            f"{h2:.2f}) (> / <: the paired 95% interval excludes 0; ~: it does not)."
         )
     gains = Table(
-        "Gain over the 10% supervised model (paired over seeds) beside He et al.'s gain",
-        gain_rows,
+        "Paired differences over seeds: gain over the 10% supervised model beside He et al.'s "
+        "gain, and dual learning against back-translation",
+        gain_rows + pair_rows,
         reference_name="paper gain (WMT'14 En-Fr)",
-        metric="BLEU(method) - BLEU(supervised 10%), same seed",
+        metric="BLEU difference, same seed",
         digits=2,
         notes=verdict + (smoke_note if smoke else []),
     )
 
     rerank_rows = []
     for method, s in scores.items():
-        for d in DIRECTIONS:
+        if method == DUAL_DI:
+            continue
+        for d in directions:
             for metric in ("BLEU", "exact"):
                 diff = np.asarray(s[f"dual inference {metric} {d}"]) - np.asarray(
                     s[f"beam {metric} {d}"]
@@ -199,6 +247,65 @@ def reproduce_translation(
         + (smoke_note if smoke else []),
     )
     return [main, gains, rerank]
+
+
+SEARCH_ALPHAS = (0.005, 0.1, 0.5)
+SEARCH_KS = (2, 4)
+
+
+@frontier.reproduction(
+    "dual/translation_search",
+    "Dual learning's alpha (LM reward weight) and K (beam translations) chosen on the "
+    "validation split",
+)
+def reproduce_translation_search(
+    workdir: Path,
+    *,
+    smoke: bool = False,
+    seeds: int | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> Table:
+    """Dual learning (beam-generated middle translations) at every alpha in SEARCH_ALPHAS and
+    K in SEARCH_KS, scored by beam-4 BLEU on the validation numbers (never the test numbers);
+    the best mean BLEU of the two directions is the setting configs/dual/translation.py uses."""
+    from research.dual.translation import Translation
+
+    seeds = seeds or (1 if smoke else 2)
+    spec = str(configs_root() / "dual" / "translation.py") + (":smoke" if smoke else "")
+    alphas, ks = (SEARCH_ALPHAS[:2], SEARCH_KS[:1]) if smoke else (SEARCH_ALPHAS, SEARCH_KS)
+    rows, means = [], {}
+    for alpha in alphas:
+        for k in ks:
+            ovs = ["method='dual'", "dual.generate='beam'", f"dual.alpha={alpha}", f"dual.k={k}"]
+            ovs += list(overrides)
+            result = run_config(
+                spec, workdir / f"search_alpha{alpha}_k{k}", ovs, seeds=seeds, progress=False
+            )
+            exp = Translation(load_config(spec, ovs))
+            s = score_translation(
+                exp, _seed_params(result.state, seeds), split="valid", rerank=False
+            )
+            per_seed = np.mean([s[f"beam BLEU {d}"] for d in exp.pair.directions], axis=0)
+            means[(alpha, k)] = float(np.mean(per_seed))
+            for d in exp.pair.directions:
+                rows.append(Row(f"alpha={alpha}, K={k}", f"valid BLEU {d}", s[f"beam BLEU {d}"]))
+            rows.append(Row(f"alpha={alpha}, K={k}", "valid BLEU, mean of both", per_seed))
+    best = max(means, key=means.get)
+    cfg = load_config(spec, overrides)
+    return Table(
+        "Dual learning: alpha and K searched on the validation split (beam middle translations)",
+        rows,
+        reference_name="reference",
+        metric="beam-4 corpus BLEU on the validation numbers (disjoint from train and test)",
+        digits=2,
+        notes=[
+            f"Best: alpha={best[0]}, K={best[1]} (mean validation BLEU {means[best]:.2f}); "
+            f"configs/dual/translation.py uses alpha={cfg.dual.alpha}, K={cfg.dual.k}, "
+            f"generate={cfg.dual.generate!r}.",
+            f"{seeds} seeds per setting (vmapped); 95% t intervals over seeds.",
+        ]
+        + (["SMOKE RUN: numbers are not meaningful."] if smoke else []),
+    )
 
 
 DSL_WEIGHTS = (0.01, 0.1, 1.0)
