@@ -13,7 +13,8 @@ def translation_config(
     """Number translation between the languages of `pair` (research.dual.language.PAIRS);
     `arg="smoke"` shrinks everything to seconds."""
     smoke = smoke_variant(arg)
-    steps = 4 if smoke else 800
+    en_de = pair == "en-de"
+    steps = 4 if smoke else (500 if en_de else 800)
     cfg = base_config(
         "dual/translation",
         steps=steps,
@@ -22,15 +23,15 @@ def translation_config(
         checkpoint_every=steps,
     )
     cfg.method = method
-    cfg.warm_steps = 0 if smoke else 800
+    cfg.warm_steps = 0 if smoke else (500 if en_de else 800)
     cfg.lm_steps = 0 if smoke else 600
     cfg.data = ml_collections.ConfigDict(
         {
             # en-de: 400 parallel pairs leave the supervised model ~25 BLEU below 4,000 pairs
-            "num_train": 200 if smoke else (4000 if pair == "en-de" else 10000),
+            "num_train": 200 if smoke else (4000 if en_de else 10000),
             "parallel_fraction": parallel_fraction,
             "num_test": 20 if smoke else 500,
-            "num_valid": 20 if smoke else 500,
+            "num_valid": 20 if smoke else (300 if en_de else 0),
             "seed": 0,
             "pair": pair,
         }
@@ -41,7 +42,7 @@ def translation_config(
             "heads": 2 if smoke else 4,
             "ff": 32 if smoke else 128,
             "layers": 1 if smoke else 2,
-            "max_len": 14 if pair == "en-de" else 10,
+            "max_len": 14 if en_de else 10,
         }
     )
     cfg.optim = ml_collections.ConfigDict(
@@ -52,12 +53,13 @@ def translation_config(
             "mono_batch_size": 4 if smoke else 16,
         }
     )
-    cfg.mono = ml_collections.ConfigDict({"landing_steps": 4 if smoke else 600, "final_share": 0.8})
+    landing = 4 if smoke else (400 if en_de else 600)
+    cfg.mono = ml_collections.ConfigDict({"landing_steps": landing, "final_share": 0.8})
     cfg.dual = ml_collections.ConfigDict(
         {
             "alpha": 0.005,
             "k": 2,
-            "generate": "beam" if pair == "en-de" else "sample",
+            "generate": "beam" if en_de else "sample",
             "baseline": True,
         }
     )

@@ -251,6 +251,7 @@ def reproduce_translation(
 
 SEARCH_ALPHAS = (0.005, 0.1, 0.5)
 SEARCH_KS = (2, 4)
+SEARCH_SEEDS = 1
 
 
 @frontier.reproduction(
@@ -270,7 +271,7 @@ def reproduce_translation_search(
     the best mean BLEU of the two directions is the setting configs/dual/translation.py uses."""
     from research.dual.translation import Translation
 
-    seeds = seeds or (1 if smoke else 2)
+    seeds = seeds or SEARCH_SEEDS
     spec = str(configs_root() / "dual" / "translation.py") + (":smoke" if smoke else "")
     alphas, ks = (SEARCH_ALPHAS[:2], SEARCH_KS[:1]) if smoke else (SEARCH_ALPHAS, SEARCH_KS)
     rows, means = [], {}
