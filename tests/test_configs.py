@@ -21,6 +21,7 @@ _CARTPOLE = (
 )
 _ACROBOT = "tests/research/rl/test_rl.py::test_acrobot_and_minatar_smoke"
 _FEWSHOT = "tests/research/meta/test_meta_experiments.py::test_fewshot_reproduction_smoke"
+_SINUSOID = "tests/research/meta/test_meta_experiments.py::test_sinusoid_reproduction_smoke"
 TRAINED_BY = {
     "rl/cartpole_ppo.py": _CARTPOLE,
     "rl/cartpole_dqn.py": _CARTPOLE,
@@ -32,6 +33,8 @@ TRAINED_BY = {
     "rl/breakout_ppo.py": _ACROBOT,
     "meta/fewshot_digits_maml.py": _FEWSHOT,
     "meta/fewshot_digits_protonet.py": _FEWSHOT,
+    "meta/sinusoid_maml.py": _SINUSOID,
+    "meta/sinusoid_pretrained.py": _SINUSOID,
 }
 
 
