@@ -66,8 +66,11 @@ def translation_config(
     return cfg
 
 
-def digits_dsl_config(weight: float, arg: str | None) -> ml_collections.ConfigDict:
-    """Digits classifier + conditional generator; `dsl.weight` is lambda (0: no DSL)."""
+def digits_dsl_config(
+    weight: float, arg: str | None, marginal: str = "separate"
+) -> ml_collections.ConfigDict:
+    """Digits classifier + conditional generator; `dsl.weight` is lambda (0: no DSL) and
+    `dsl.marginal` the estimate of P^(x) ("separate" or "mixture", see research.dual.dsl)."""
     smoke = smoke_variant(arg)
     steps = 10 if smoke else 3000
     cfg = base_config(
@@ -83,5 +86,5 @@ def digits_dsl_config(weight: float, arg: str | None) -> ml_collections.ConfigDi
         {"classifier_hidden": (32,) if smoke else (128,), "generator_hidden": 16 if smoke else 256}
     )
     cfg.optim = ml_collections.ConfigDict({"learning_rate": 1e-3, "batch_size": 64})
-    cfg.dsl = ml_collections.ConfigDict({"weight": weight})
+    cfg.dsl = ml_collections.ConfigDict({"weight": weight, "marginal": marginal})
     return cfg

@@ -1,8 +1,10 @@
+import functools
 import itertools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from frontier.config import ConfigError, load_config
@@ -42,6 +44,120 @@ def test_dsl_loss_adds_lambda_times_the_squared_gap():
     assert float(ev["marginal_nll"]) < float(ev["gen_nll"])
     cfg.dsl.weight = -1.0
     with pytest.raises(ConfigError, match="dsl.weight"):
+        DigitsDSL(cfg)
+
+
+@functools.cache
+def _smoke_state():
+    """One initial state of the smoke config with random non-zero weights everywhere, so that
+    every class gives the generator a different output (the state's shape does not depend on
+    `dsl.marginal`)."""
+    cfg = load_config("configs/dual/digits_dsl.py:smoke")
+    state = jax.jit(DigitsDSL(cfg).init)(jax.random.key(0))
+    params = jax.tree.map(
+        lambda w: 0.3 * jax.random.normal(jax.random.key(w.size), w.shape), state.params
+    )
+    return state.replace(params=params)
+
+
+def _smoke_experiment(marginal: str, weight: float = 1.0) -> DigitsDSL:
+    cfg = load_config("configs/dual/digits_dsl.py:smoke")
+    cfg.dsl.weight = weight
+    cfg.dsl.marginal = marginal
+    return DigitsDSL(cfg)
+
+
+def test_mixture_marginal_is_logsumexp_of_generator_and_prior():
+    exp, params = _smoke_experiment("mixture"), _smoke_state().params
+    x, y = jnp.asarray(exp.x_test[:5]), jnp.asarray(exp.y_test[:5])
+    got, (_, log_py_x, _, gap) = jax.jit(lambda p: (exp.log_marginal(p, x), exp.terms(p, x, y)))(
+        params
+    )
+    per_class = jax.jit(
+        jax.vmap(lambda c: exp.generator.apply({"params": params["gen"]}, x, jnp.full(5, c)))
+    )(jnp.arange(10))
+    joint = np.asarray(per_class).T + np.log(np.bincount(exp.y_train) / len(exp.y_train))
+    top = joint.max(1)
+    np.testing.assert_allclose(got, top + np.log(np.exp(joint - top[:, None]).sum(1)), rtol=1e-5)
+    # with that marginal the duality gap is log P(y|x) minus the generator's posterior
+    gen_post = joint[np.arange(5), np.asarray(y)] - np.asarray(got)
+    np.testing.assert_allclose(np.asarray(gap), np.asarray(log_py_x) - gen_post, atol=1e-4)
+    # the separate marginal is another model: not the mixture
+    sep = jax.jit(_smoke_experiment("separate").log_marginal)(params, x)
+    assert np.max(np.abs(np.asarray(sep) - np.asarray(got))) > 1e-2
+
+
+@pytest.mark.parametrize("marginal", ["separate", "mixture"])
+def test_duality_regulariser_reaches_both_models(marginal):
+    exp, base, params = (
+        _smoke_experiment(marginal),
+        _smoke_experiment(marginal, 0.0),
+        _smoke_state().params,
+    )
+    batch = {"x": jnp.asarray(exp.x_train[:16]), "y": jnp.asarray(exp.y_train[:16])}
+
+    @jax.jit
+    def grads(p):
+        reg = jax.grad(lambda p: jnp.mean(exp.terms(p, batch["x"], batch["y"])[3] ** 2))(p)
+        with_dsl = jax.grad(lambda p: exp.loss(p, batch, None)[0])(p)
+        without = jax.grad(lambda p: base.loss(p, batch, None)[0])(p)
+        return reg, jax.tree.map(lambda a, b: a - b, with_dsl, without)
+
+    reg, diff = grads(params)
+    for g in (reg, diff):  # the DSL term, and what it adds to the training loss's gradient
+        assert float(optax.global_norm(g["cls"])) > 1e-3
+        assert float(optax.global_norm(g["gen"])) > 1e-3
+        assert float(optax.global_norm(g["marginal"])) == 0.0  # P^(x) is a fixed estimate
+
+
+def test_mixture_marginal_skips_pretraining_and_keeps_the_state_shape():
+    cfg = load_config("configs/dual/digits_dsl.py:smoke")
+    cfg.marginal_steps = 3
+    separate = jax.eval_shape(DigitsDSL(cfg).init, jax.random.key(0))
+    cfg.dsl.marginal = "mixture"
+    mixture = jax.jit(DigitsDSL(cfg).init)(jax.random.key(0))
+    same = jax.tree.map(lambda a, b: a.shape == b.shape, separate, mixture)
+    assert all(jax.tree.leaves(same))
+    cfg.marginal_steps = 0
+    untrained = jax.jit(DigitsDSL(cfg).init)(jax.random.key(0))
+    for a, b in zip(jax.tree.leaves(mixture), jax.tree.leaves(untrained), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_evaluation_measures_the_marginal_and_the_generative_classifier():
+    exp, state = _smoke_experiment("separate"), _smoke_state()
+    ev = jax.jit(exp.evaluate)(state, jax.random.key(0))
+    x, y, params = jnp.asarray(exp.x_test), np.asarray(exp.y_test), state.params
+    joint = np.asarray(jax.jit(exp.class_log_joint)(params["gen"], x))
+    assert float(ev["gen_error_rate"]) == pytest.approx(np.mean(joint.argmax(1) != y))
+    log_sep = np.asarray(jax.jit(exp.marginal.apply)({"params": params["marginal"]}, x))
+    log_mix = np.asarray(jax.nn.logsumexp(joint, 1))
+    assert float(ev["marginal_inconsistency"]) == pytest.approx(
+        np.mean(np.abs(log_sep - log_mix)), rel=1e-4
+    )
+    assert float(ev["mixture_nll"]) == pytest.approx(-np.mean(log_mix), rel=1e-5)
+    g_reg, g_ce = jax.jit(
+        lambda p: (
+            jax.grad(lambda p: jnp.mean(exp.terms(p, x, jnp.asarray(y))[3] ** 2))(p)["cls"],
+            jax.grad(lambda p: -jnp.mean(exp.terms(p, x, jnp.asarray(y))[1]))(p)["cls"],
+        )
+    )(params)
+    a = np.concatenate([np.ravel(v) for v in jax.tree.leaves(g_reg)])
+    b = np.concatenate([np.ravel(v) for v in jax.tree.leaves(g_ce)])
+    cos = a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+    assert float(ev["reg_ce_grad_cosine"]) == pytest.approx(cos, abs=1e-4)
+    ev_mix = jax.jit(_smoke_experiment("mixture").evaluate)(state, jax.random.key(0))
+    assert "marginal_inconsistency" not in ev_mix
+    # with the consistent marginal the whole gap is the disagreement between the posteriors
+    assert float(ev_mix["abs_duality_gap"]) == pytest.approx(
+        float(ev_mix["abs_posterior_gap"]), rel=1e-4
+    )
+
+
+def test_unknown_marginal_is_a_config_error():
+    cfg = load_config("configs/dual/digits_dsl.py:smoke")
+    cfg.dsl.marginal = "foo"
+    with pytest.raises(ConfigError, match=r"dsl.marginal must be one of .*'foo'"):
         DigitsDSL(cfg)
 
 
