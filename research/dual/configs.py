@@ -67,10 +67,11 @@ def translation_config(
 
 
 def digits_dsl_config(
-    weight: float, arg: str | None, marginal: str = "separate"
+    weight: float, arg: str | None, marginal: str = "mixture"
 ) -> ml_collections.ConfigDict:
     """Digits classifier + conditional generator; `dsl.weight` is lambda (0: no DSL) and
-    `dsl.marginal` the estimate of P^(x) ("separate" or "mixture", see research.dual.dsl)."""
+    `dsl.marginal` the estimate of P^(x) ("mixture" or "separate", see research.dual.dsl;
+    `marginal_steps` trains the separate one and is unused with "mixture")."""
     smoke = smoke_variant(arg)
     steps = 10 if smoke else 3000
     cfg = base_config(

@@ -22,6 +22,9 @@ The marginal P^(x) is a fixed estimate (no gradient flows into it), chosen by `d
   trained (its parameters stay in the state, at their initial values, so that the state has
   the same shape in both cases).
 
+The configs use "mixture": the separate marginal is measurably inconsistent with the
+generator's mixture, and with it the regulariser harms both models (README, dual/digits).
+
 Evaluation reports, besides error and NLL, the generative classifier's error
 (argmax_y log P(x|y) + log P^(y)), the mixture's NLL, the signed and absolute duality gap, the
 part of the gap that is disagreement between the two posteriors, and, for "separate", how far

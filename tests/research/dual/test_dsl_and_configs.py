@@ -31,6 +31,7 @@ def test_duality_gap_formula():
 def test_dsl_loss_adds_lambda_times_the_squared_gap():
     cfg = load_config("configs/dual/digits_dsl.py:smoke")
     cfg.dsl.weight = 0.5
+    cfg.dsl.marginal = "separate"
     cfg.marginal_steps = 3
     exp = DigitsDSL(cfg)
     state = jax.jit(exp.init)(jax.random.key(0))
@@ -113,6 +114,7 @@ def test_duality_regulariser_reaches_both_models(marginal):
 def test_mixture_marginal_skips_pretraining_and_keeps_the_state_shape():
     cfg = load_config("configs/dual/digits_dsl.py:smoke")
     cfg.marginal_steps = 3
+    cfg.dsl.marginal = "separate"
     separate = jax.eval_shape(DigitsDSL(cfg).init, jax.random.key(0))
     cfg.dsl.marginal = "mixture"
     mixture = jax.jit(DigitsDSL(cfg).init)(jax.random.key(0))
