@@ -388,6 +388,12 @@ def reproduce_digits(
     separate marginal P^(x) and with the generator's mixture sum_y P(x|y) P^(y)."""
     seeds = seeds or (2 if smoke else 5)
     finals = _digits_runs(configs_root() / "dual", workdir, smoke, seeds)
+    return digits_tables(finals, seeds, smoke)
+
+
+def digits_tables(finals: dict, seeds: int, smoke: bool = False) -> list[Table]:
+    """The two tables of `reproduce_digits` from `_digits_runs`'s (marginal, lambda) -> final
+    evaluation per seed."""
     weights = sorted({w for _, w in finals if w > 0})
     smoke_note = ["SMOKE RUN: numbers are not meaningful."] if smoke else []
 

@@ -246,3 +246,44 @@ def test_translation_config_names_unknown_pair_and_short_max_len():
     cfg.model.max_len = 10
     with pytest.raises(ConfigError, match="model.max_len=10 is too short .*en-de.*>= 14"):
         Translation(cfg)
+
+
+def test_digits_tables_pair_each_marginal_with_its_own_baseline():
+    from research.dual.reproduce import DSL_DIAGNOSTICS, DSL_MARGINALS, digits_tables
+
+    rng = np.random.default_rng(0)
+    metrics = ["error_rate", "ce", "gen_nll", "abs_duality_gap", "gen_error_rate"]
+    shared = {m: rng.random(3) for m in metrics}
+
+    def final(marginal):
+        out = {m: rng.random(3) for m in metrics + ["mixture_nll"]}
+        if marginal == "separate":
+            out["marginal_inconsistency"] = rng.random(3)
+        return out
+
+    finals = {(m, w): final(m) for w in (0.0, 0.5) for m in DSL_MARGINALS}
+    for m in DSL_MARGINALS:  # lambda = 0: one run, only the gap depends on the marginal
+        finals[(m, 0.0)].update({k: v for k, v in shared.items() if k != "abs_duality_gap"})
+    main, diagnostics = digits_tables(finals, seeds=3)
+    rows = {(r.method, r.setting): r for r in main.rows}
+    err, gap = "test error rate", "mean abs duality gap (nats)"
+    assert ("lambda = 0 (no DSL)", err) in rows  # one baseline row where the marginals agree
+    assert ("lambda = 0 (no DSL), mixture marginal", gap) in rows
+    for m, name in DSL_MARGINALS.items():
+        for metric, label in (("error_rate", err), ("abs_duality_gap", gap)):
+            paired = rows[(f"{name}, lambda = 0.5 minus lambda = 0 (paired)", label)]
+            want = finals[(m, 0.5)][metric] - finals[(m, 0.0)][metric]
+            np.testing.assert_allclose(paired.values, want)
+            assert paired.reference == 0.0
+    mix_vs_sep = rows[("mixture minus separate, lambda = 0.5 (paired)", err)]
+    want = finals[("mixture", 0.5)]["error_rate"] - finals[("separate", 0.5)]["error_rate"]
+    np.testing.assert_allclose(mix_vs_sep.values, want)
+    inconsistency = dict(DSL_DIAGNOSTICS)["marginal_inconsistency"]
+    diag = {(r.method, r.setting) for r in diagnostics.rows}
+    assert ("lambda = 0 (no DSL), separate marginal", inconsistency) in diag
+    assert ("separate marginal, lambda = 0.5", inconsistency) in diag
+    assert not any("mixture" in m and s == inconsistency for m, s in diag)
+    for table in (main, diagnostics):  # every markdown row has the table's seven cells
+        for line in table.to_markdown().splitlines():
+            if line.startswith("| "):
+                assert line.count("|") == 8, line
