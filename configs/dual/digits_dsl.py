@@ -21,7 +21,7 @@ Expect:   (measured, 5 seeds, 3000 steps; differences paired with lambda = 0 on 
           by 0.034 ± 0.016 but raises the generator NLL by 0.15 ± 0.07; lambda = 1 / 10 lower
           the CE by 0.014 / 0.029 and raise the NLL by 0.04 / 1.03. No lambda improves both
           models, as Xia et al. report on CIFAR-10. About 40 s per 5-seed run on 2 cores;
-          the whole reproduction (11 runs) took 6.5 min on a machine shared with other jobs.
+          the whole reproduction (11 runs) took 6.5-7.6 min on a machine shared with other jobs.
 """
 
 from research.dual.configs import digits_dsl_config
