@@ -75,18 +75,14 @@ def check_translation_config(config) -> None:
         raise ConfigError(f"mono.final_share must be in [0, 1], got {m.final_share}")
     if m.landing_steps < 1:
         raise ConfigError(f"mono.landing_steps must be >= 1, got {m.landing_steps}")
-    if config.data.get("pair", "digits-en") not in PAIRS:
-        raise ConfigError(f"data.pair must be one of {sorted(PAIRS)}, got {config.data.pair!r}")
-    need = PAIRS[config.data.get("pair", "digits-en")].max_tokens + 1
+    pair = config.data.get("pair", "digits-en")
+    if pair not in PAIRS:
+        raise ConfigError(f"data.pair must be one of {sorted(PAIRS)}, got {pair!r}")
+    need = PAIRS[pair].max_tokens + 1  # every pair needs more than a token and EOS
     if config.model.max_len < need:
         raise ConfigError(
-            f"model.max_len={config.model.max_len} is too short for data.pair="
-            f"{config.data.get('pair', 'digits-en')!r}: its longest sentence needs {need} ids "
-            f"(tokens + EOS); set model.max_len >= {need}"
-        )
-    if config.model.max_len < 2:
-        raise ConfigError(
-            f"model.max_len must be >= 2 (a token and EOS), got {config.model.max_len}"
+            f"model.max_len={config.model.max_len} is too short for data.pair={pair!r}: its "
+            f"longest sentence needs {need} ids (tokens + EOS); set model.max_len >= {need}"
         )
     for name in ("batch_size", "mono_batch_size"):
         if config.optim[name] < 1:
