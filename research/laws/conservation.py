@@ -37,6 +37,11 @@ TRIVIAL_PENALTY = 10.0
 # |Pearson r| with the true energy above which a candidate counts as the energy: the
 # small-angle pendulum energy omega**2 + 9.81*theta**2 reaches only 0.9985 on the box.
 ENERGY_R = 0.9999
+# `drift_along_motion` below which a candidate counts as conserved along the recorded motion
+# (the reproduction reports such candidates beside the energy: with several conserved
+# quantities, e.g. the two normal-mode energies of coupled oscillators, any combination scores
+# as well as the energy)
+CONSERVED_DRIFT = 0.01
 G_ACC = 9.81
 
 
@@ -188,14 +193,24 @@ class MotionData:
     true_states: np.ndarray  # [n, 2d] the simulated states at the same times
 
 
-def simulate(system: System, noise: float = 0.01, window: int = 61, seed: int = 0) -> MotionData:
+def simulate(
+    system: System, noise: float = 0.01, window: int = 61, seed: int = 0, order: int = 3
+) -> MotionData:
     """Trajectories from every initial state, positions observed with noise of standard
-    deviation `noise` x their std, smoothed and differentiated (Savitzky-Golay, cubic,
-    `window` samples); half a window is dropped at each end (filter edge effects)."""
+    deviation `noise` x their std, smoothed and differentiated (Savitzky-Golay filters of
+    polynomial `order` over `window` samples); half a window is dropped at each end (filter
+    edge effects). A low order over a wide window attenuates the accelerations (a cubic over
+    61 samples biases the pendulum's fitted energy weights to |r| 0.9993); a higher order
+    passes more noise."""
     from scipy.signal import savgol_filter
 
     if window % 2 == 0 or window < 5:
         raise ValueError(f"window must be odd and >= 5, got {window}")
+    if not 2 <= order < window:
+        raise ValueError(
+            f"order must be >= 2 (accelerations are its second derivative) and below the "
+            f"window ({window}), got {order}"
+        )
     rng = np.random.default_rng(seed)
     d = len(system.positions)
     run = jax.jit(lambda y0: integrate(system.dynamics, y0, system.dt, system.steps))
@@ -204,9 +219,9 @@ def simulate(system: System, noise: float = 0.01, window: int = 61, seed: int = 
         ys = np.asarray(run(jnp.asarray(y0, jnp.float32)), np.float64)
         q = ys[:, :d]
         q_obs = q + rng.normal(0.0, noise * q.std(0) + 1e-12, size=q.shape)
-        q_s = savgol_filter(q_obs, window, 3, axis=0)
-        v_s = savgol_filter(q_obs, window, 3, deriv=1, delta=system.dt, axis=0)
-        a_s = savgol_filter(q_obs, window, 3, deriv=2, delta=system.dt, axis=0)
+        q_s = savgol_filter(q_obs, window, order, axis=0)
+        v_s = savgol_filter(q_obs, window, order, deriv=1, delta=system.dt, axis=0)
+        a_s = savgol_filter(q_obs, window, order, deriv=2, delta=system.dt, axis=0)
         sl = slice(window // 2, len(ys) - window // 2)
         states.append(np.concatenate([q_s, v_s], 1)[sl])
         derivs.append(np.concatenate([v_s, a_s], 1)[sl])
@@ -229,17 +244,35 @@ def pair_weights(derivatives: np.ndarray, min_fraction: float = 0.1) -> np.ndarr
 class ConservationObjective:
     """Derivative-ratio loss (lower is better) of expressions over motion data.
 
-    data: `x [R, V]` states, `dx [R, V]` time derivatives, `w [R, pairs]` row weights.
+    data: `x [R, V]` states, `dx [R, V]` time derivatives, `w [R, pairs]` row weights;
+    optionally `x_fit, dx_fit [R', V]`, the rows `refine` fits term weights on.
+
+    `refine` (used by the genetic search with `refine_top > 0`) rewrites a sum of up to
+    `max_terms` terms with closed-form weights (`term_weight_refit`); 0 turns it off.
     """
 
-    def __init__(self, spec: E.Spec):
+    def __init__(self, spec: E.Spec, max_terms: int = 6):
+        if max_terms < 0:
+            raise ValueError(f"max_terms must be >= 0, got {max_terms}")
         self.spec = spec
+        self.max_terms = int(max_terms)
 
     def __hash__(self):
-        return hash(("conservation", self.spec))
+        return hash(("conservation", self.spec, self.max_terms))
 
     def __eq__(self, other):
-        return isinstance(other, ConservationObjective) and other.spec == self.spec
+        return (
+            isinstance(other, ConservationObjective)
+            and other.spec == self.spec
+            and other.max_terms == self.max_terms
+        )
+
+    def refine(self, tokens, consts, data):
+        """Term weights fitted in closed form (`term_weight_refit`) on the `x_fit` rows."""
+        if self.max_terms < 2:
+            return tokens, consts, jnp.zeros(tokens.shape[0], bool)
+        fit = {"x": data.get("x_fit", data["x"]), "dx": data.get("dx_fit", data["dx"])}
+        return term_weight_refit(self.spec, tokens, consts, fit, self.max_terms)
 
     def gradients(self, tokens, consts, x):
         """`[P, R, V]` partial derivatives of each expression at each row."""
@@ -273,18 +306,25 @@ class ConservationObjective:
         return jnp.where(bad, TRIVIAL_PENALTY + jnp.where(jnp.isfinite(loss), loss, 0.0), loss)
 
 
-def search_data(md: MotionData, max_rows: int, seed: int = 0) -> dict:
+def search_data(md: MotionData, max_rows: int, seed: int = 0, fit_rows: int = 0) -> dict:
+    """The search's device data: `max_rows` random rows for the loss and, with `fit_rows`
+    > 0, `x_fit, dx_fit` (up to that many rows, evenly spaced) for fitting term weights."""
     rng = np.random.default_rng(seed)
     idx = np.arange(len(md.states))
     if len(idx) > max_rows:
         idx = np.sort(rng.choice(len(idx), max_rows, replace=False))
     w = pair_weights(md.derivatives)[idx]
-    return {
+    out = {
         "x": jnp.asarray(md.states[idx], jnp.float32),
         "dx": jnp.asarray(md.derivatives[idx], jnp.float32),
         "w": jnp.asarray(w),
         "num_vars": jnp.int32(md.states.shape[1]),
     }
+    if fit_rows > 0:
+        fit = np.unique(np.linspace(0, len(md.states) - 1, fit_rows).astype(int))
+        out["x_fit"] = jnp.asarray(md.states[fit], jnp.float32)
+        out["dx_fit"] = jnp.asarray(md.derivatives[fit], jnp.float32)
+    return out
 
 
 def energy_found(
@@ -321,3 +361,152 @@ def drift_along_motion(spec: E.Spec, tokens, consts, md: MotionData) -> float:
         within = float(np.mean([p.std() for p in np.array_split(along, n_traj)]))
         out = within / max(float(box.std()), 1e-12)
     return out if np.isfinite(out) else float("nan")
+
+
+# ------------------------------------------------------------------------------------------
+# Term weights fitted in closed form
+
+
+def additive_terms(spec: E.Spec, tokens: jax.Array, max_terms: int):
+    """The top-level additive terms of one expression `tokens [L]`: the subtrees hanging off
+    the chain of `add` / `sub` nodes at the root, each with a constant factor stripped
+    (`mul(C, t)` and `mul(t, C)` give t). Returns `(start [M], length [M], valid [M], ok)`:
+    term bodies are `tokens[start : start + length]`; `ok` is False when the expression has
+    more than `max_terms` terms. A root that is not `add`/`sub` is one term."""
+    L = tokens.shape[0]
+    ends = E.subtree_ends(spec, tokens)
+    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
+    is_chain_op = jnp.zeros(L, bool)
+    for name in ("add", "sub"):
+        if name in op:
+            is_chain_op = is_chain_op | (tokens == op[name])
+
+    def body(i, carry):
+        chain, term = carry
+        c1 = jnp.minimum(i + 1, L - 1)
+        c2 = jnp.minimum(ends[c1], L - 1)
+        here = chain[i]
+        for c in (c1, c2):
+            chain = chain.at[c].set(chain[c] | (here & is_chain_op[c]))
+            term = term.at[c].set(term[c] | (here & ~is_chain_op[c]))
+        return chain, term
+
+    chain0 = jnp.zeros(L, bool).at[0].set(is_chain_op[0])
+    term0 = jnp.zeros(L, bool).at[0].set(~is_chain_op[0])
+    _, term = jax.lax.fori_loop(0, L, body, (chain0, term0))
+    term = term & (tokens != E.PAD)
+    count = jnp.sum(term)
+    # positions of the terms in order, padded with L - 1
+    starts = jnp.sort(jnp.where(term, jnp.arange(L), L))[:max_terms]
+    valid = starts < L
+    starts = jnp.minimum(starts, L - 1)
+    stops = ends[starts]
+    mul = op.get("mul", -1)
+    first = jnp.minimum(starts + 1, L - 1)
+    second = jnp.minimum(ends[first], L - 1)
+    is_mul = tokens[starts] == mul
+    const_first = is_mul & (tokens[first] == E.CONST)
+    const_second = is_mul & ~const_first & (tokens[second] == E.CONST)
+    start = jnp.where(const_first, starts + 2, jnp.where(const_second, starts + 1, starts))
+    stop = jnp.where(const_second, second, stops)
+    # a bare constant term is dropped (a constant offset does not change what is conserved)
+    valid = valid & ~((stop - start == 1) & (tokens[jnp.minimum(start, L - 1)] == E.CONST))
+    return start, stop - start, valid, count <= max_terms
+
+
+def _take_segment(tokens, consts, start, length):
+    L = tokens.shape[0]
+    j = jnp.arange(L)
+    src = jnp.minimum(start + j, L - 1)
+    inside = j < length
+    return jnp.where(inside, tokens[src], E.PAD), jnp.where(inside, consts[src], 0.0)
+
+
+def term_weight_refit(spec: E.Spec, tokens, consts, data, max_terms: int = 6):
+    """For each expression `tokens, consts [K, L]`, the weights w of its additive terms t_m
+    that make sum_m w_m t_m most nearly conserved along the data, in closed form, and that
+    weighted expression (prefix tokens, constants) when it fits in `spec.max_len`.
+
+    With a_m(r) = grad t_m . x_dot at row r (linear in w), the weights minimise
+    |A w|^2 / (w' B w), where B_mn = sum_r sum_k (d_k t_m x_dot_k)(d_k t_n x_dot_k) is the
+    scale of the summed per-variable rates: a generalised eigenproblem of size M <= max_terms.
+    The term with the largest weighted scale keeps weight 1 (the fitness is scale-invariant);
+    the others become `mul(C, t)`. Returns `(tokens, consts, changed [K])`; expressions that
+    are a single term, have too many terms or would not fit are returned unchanged."""
+    K, L = tokens.shape
+    M = max_terms
+    x, dx = data["x"], data["dx"]
+    start, length, valid, ok = jax.vmap(lambda t: additive_terms(spec, t, M))(tokens)
+    seg = jax.vmap(jax.vmap(_take_segment, (None, None, 0, 0)))
+    tt, tc = seg(tokens, consts, start, length)  # [K, M, L]
+    # invalid slots: a lone constant (zero gradient)
+    tt = jnp.where(valid[..., None], tt, jnp.zeros_like(tt).at[..., 0].set(E.CONST))
+    tc = jnp.where(valid[..., None], tc, 0.0)
+    g = E.input_gradients(spec, tt.reshape(K * M, L), tc.reshape(K * M, L), x)[1]
+    g = g.reshape(K, M, *g.shape[1:])  # [K, M, R, V]
+    parts = g * dx[None, None]  # per-variable rates
+    a = jnp.sum(parts, -1)  # [K, M, R]
+    finite = jnp.all(jnp.isfinite(a), -1) & valid
+    a = jnp.where(finite[..., None], a, 0.0)
+    parts = jnp.where(finite[..., None, None], parts, 0.0)
+    S = jnp.einsum("kmr,knr->kmn", a, a)
+    B = jnp.einsum("kmrv,knrv->kmn", parts, parts)
+    eye = jnp.eye(M)
+    diag = jnp.diagonal(B, axis1=1, axis2=2)
+    scale = jnp.maximum(jnp.max(diag, -1), 1e-30)[:, None, None]
+    live = finite & (diag > 1e-9 * scale[..., 0])
+    both = live[:, :, None] & live[:, None, :]
+    # dead terms: weight driven to zero by a large cost and a unit scale
+    S = jnp.where(both, S, 0.0) + eye * jnp.where(live, 0.0, 1e6 * scale[..., 0])[:, None, :]
+    B = (
+        jnp.where(both, B, 0.0)
+        + eye * jnp.where(live, 1e-6 * scale[..., 0], scale[..., 0])[:, None, :]
+    )
+    Lc = jnp.linalg.cholesky(B)
+    Li = jax.scipy.linalg.solve_triangular(Lc, jnp.broadcast_to(eye, B.shape), lower=True)
+    Mtx = Li @ S @ jnp.swapaxes(Li, 1, 2)
+    _, vecs = jnp.linalg.eigh(0.5 * (Mtx + jnp.swapaxes(Mtx, 1, 2)))
+    w = jnp.einsum("kmn,km->kn", Li, vecs[:, :, 0])  # L^-T u
+    size = jnp.abs(w) * jnp.sqrt(jnp.maximum(diag, 0.0))
+    lead = jnp.argmax(jnp.where(live, size, -1.0), -1)
+    w = w / jnp.take_along_axis(w, lead[:, None], 1)
+    keep = live & (jnp.abs(w) > 1e-6)
+    # rebuild: add(t_lead, add(mul(C, t_i), ...)) with the lead term unweighted
+    n_keep = jnp.sum(keep, -1)
+    order = jnp.argsort(jnp.where(keep, jnp.where(jnp.arange(M) == lead[:, None], -1, 0), 1), -1)
+    add_tok = spec.first_op + spec.ops.index("add")
+    mul_tok = spec.first_op + spec.ops.index("mul")
+
+    def build(start_k, length_k, keep_k, w_k, order_k, lead_k, n_k, tok, con):
+        out_t = jnp.zeros(L + 3 * M, jnp.int32)
+        out_c = jnp.zeros(L + 3 * M, con.dtype)
+        pos = jnp.int32(0)
+        for s in range(M):
+            m = order_k[s]
+            use = keep_k[m]
+            last = s == n_k - 1
+            head_t = jnp.stack([jnp.int32(add_tok), jnp.int32(mul_tok), jnp.int32(E.CONST)])
+            head_c = jnp.stack([0.0, 0.0, w_k[m]]).astype(con.dtype)
+            has_add = use & ~last
+            has_w = use & (m != lead_k)
+            heads = jnp.stack([has_add, has_w, has_w])
+            body_t, body_c = _take_segment(tok, con, start_k[m], length_k[m])
+            seg_t = jnp.concatenate([head_t, body_t])
+            seg_c = jnp.concatenate([head_c, body_c])
+            take = jnp.concatenate([heads, use & (jnp.arange(L) < length_k[m])])
+            dest = pos + jnp.cumsum(take) - 1
+            dest = jnp.where(take, dest, L + 3 * M - 1)
+            out_t = out_t.at[dest].set(jnp.where(take, seg_t, out_t[dest]))
+            out_c = out_c.at[dest].set(jnp.where(take, seg_c, out_c[dest]))
+            pos = pos + jnp.sum(take)
+        out_t = out_t.at[L + 3 * M - 1].set(E.PAD)
+        return out_t[:L], out_c[:L], pos
+
+    nt, nc, n = jax.vmap(build)(start, length, keep, w, order, lead, n_keep, tokens, consts)
+    changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (n_keep >= 1)
+    changed = changed & jnp.all(jnp.isfinite(jnp.where(keep, w, 0.0)), -1)
+    return (
+        jnp.where(changed[:, None], nt, tokens),
+        jnp.where(changed[:, None], nc, consts),
+        changed,
+    )

@@ -12,6 +12,7 @@ This module builds on `regressor` (never the reverse: `SymbolicRegressor(workdir
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -105,11 +106,15 @@ def conservation_setup(config):
     """(system, motion data, search params, objective, device data) for a config."""
     s = config.system
     system = C.get_system(s.name)
-    md = C.simulate(system, float(s.noise), int(s.window), int(s.seed))
+    md = C.simulate(system, float(s.noise), int(s.window), int(s.seed), int(s.get("order", 3)))
     est = estimator_from_config(config.search, function_set=system.operators)
     params = est.search_params(len(system.variables))
-    objective = C.ConservationObjective(params.spec)
-    data = C.search_data(md, int(config.search.max_rows), int(s.seed))
+    r = config.get("refine", None)
+    top, rand = (int(r.top), int(r.random)) if r else (0, 0)
+    params = dataclasses.replace(params, refine_top=top, refine_random=rand)
+    objective = C.ConservationObjective(params.spec, max_terms=int(r.max_terms) if r else 0)
+    fit_rows = int(r.rows) if r and top + rand > 0 else 0
+    data = C.search_data(md, int(config.search.max_rows), int(s.seed), fit_rows)
     return system, md, params, objective, data
 
 
@@ -125,7 +130,7 @@ def conservation_front(params, state, md: C.MotionData) -> list[dict]:
             {
                 "complexity": size,
                 "loss": float(state["hof_loss"][size]),
-                "sympy": str(simplify_safely(round_floats(E.to_sympy(spec, t, c, names), 3))),
+                "sympy": str(simplify_safely(round_floats(E.to_sympy(spec, t, c, names), 3, True))),
                 "energy_r": r,
                 "energy_found": bool(found),
                 "drift": C.drift_along_motion(spec, t, c, md),

@@ -16,6 +16,13 @@ every island are tuned by Adam on the objective's gradient (`jax.grad` through t
 interpreter), and every `migration_every` generations the best `migrants` of each island
 replace the worst of the next one (ring). The objective is any hashable callable
 `(tokens [P, L], consts [P, L], data) -> loss [P]`, differentiable in `consts`.
+
+An objective may also offer `refine(tokens, consts, data) -> (tokens, consts, changed)`, a
+structural rewrite that may change the tokens (e.g. `conservation.term_weight_refit`, which
+gives each additive term a fitted weight). It is applied to the best `refine_top` distinct
+children of every island and to `refine_random` others drawn at random (a structure whose
+terms are right but badly weighted can rank anywhere), and a rewrite replaces its child only
+if it fits `max_size` and lowers the selection fitness (loss + parsimony x size).
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ class SearchParams:
     optimize_steps: int = 20
     optimize_lr: float = 0.05
     optimize_rows: int = 256
+    refine_top: int = 0
+    refine_random: int = 0
 
     def __post_init__(self):
         if self.max_size > self.spec.max_len:
@@ -82,6 +91,13 @@ class SearchParams:
             raise ValueError("migrants and elite must be smaller than island_size")
         if self.optimize_top > self.island_size:
             raise ValueError("optimize_top must be at most island_size")
+        if min(self.refine_top, self.refine_random) < 0 or (
+            self.refine_top + self.refine_random > self.island_size
+        ):
+            raise ValueError(
+                f"refine_top and refine_random must be >= 0 with a sum <= island_size "
+                f"({self.island_size}), got {self.refine_top} and {self.refine_random}"
+            )
 
 
 def fast_key(key: jax.Array) -> jax.Array:
@@ -301,6 +317,38 @@ def init_state(p: SearchParams, objective, data, key) -> dict:
     }
 
 
+def _refine(p: SearchParams, objective, kt, kc, loss, data, key):
+    """`objective.refine` on the best `refine_top` distinct children of each island and on
+    `refine_random` others drawn at random."""
+    n_isl, N, L = kt.shape
+    K = p.refine_top + p.refine_random
+    fit = selection_fitness(p, loss, kt)
+    order = jnp.argsort(fit, axis=1)
+    sf = jnp.take_along_axis(fit, order, axis=1)
+    # copies of one individual share its fitness: rank each value once
+    dup = jnp.concatenate([jnp.zeros((n_isl, 1), bool), sf[:, 1:] == sf[:, :-1]], axis=1)
+    best = jnp.take_along_axis(order, jnp.argsort(jnp.where(dup, jnp.inf, sf), axis=1), 1)
+    rows = jnp.arange(n_isl)[:, None]
+    # rank: the best distinct first, then the rest in random order
+    rank = jax.random.uniform(key, (n_isl, N))
+    rank = rank.at[rows, best[:, : p.refine_top]].set(-1.0)
+    top = jnp.argsort(rank, axis=1)[:, :K]
+    tt = jnp.take_along_axis(kt, top[..., None], axis=1).reshape(-1, L)
+    tc = jnp.take_along_axis(kc, top[..., None], axis=1).reshape(-1, L)
+    tf = jnp.take_along_axis(fit, top, axis=1).reshape(-1)
+    tl = jnp.take_along_axis(loss, top, axis=1).reshape(-1)
+    nt, nc, changed = objective.refine(tt, tc, data)
+    nl = _clean(objective(nt, nc, data))
+    better = changed & (sizes(nt) <= p.max_size) & (selection_fitness(p, nl, nt) < tf)
+    nt = jnp.where(better[:, None], nt, tt)
+    nc = jnp.where(better[:, None], nc, tc)
+    nl = jnp.where(better, nl, tl)
+    kt = kt.at[rows, top].set(nt.reshape(n_isl, K, L))
+    kc = kc.at[rows, top].set(nc.reshape(n_isl, K, L))
+    loss = loss.at[rows, top].set(nl.reshape(n_isl, K))
+    return kt, kc, loss
+
+
 def generation(p: SearchParams, objective, state: dict, data, key) -> tuple[dict, dict]:
     """One generation of every island; returns the new state and metrics."""
     n_isl, N, L = state["tokens"].shape
@@ -343,6 +391,10 @@ def generation(p: SearchParams, objective, state: dict, data, key) -> tuple[dict
         rows = jnp.arange(n_isl)[:, None]
         kc = kc.at[rows, top].set(nc.reshape(n_isl, p.optimize_top, L))
         loss = loss.at[rows, top].set(nl.reshape(n_isl, p.optimize_top))
+
+    if p.refine_top + p.refine_random > 0 and hasattr(objective, "refine"):
+        k_refine = jax.random.fold_in(key, 1)  # leaves the other streams as they were
+        kt, kc, loss = _refine(p, objective, kt, kc, loss, data, k_refine)
 
     gen = state["generation"] + 1
     if n_isl > 1 and p.migrants > 0:

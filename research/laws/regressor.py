@@ -637,10 +637,14 @@ def select_model(rows: list[dict], how: str) -> int:
     return int(np.flatnonzero(losses <= threshold)[0])
 
 
-def round_floats(e, digits: int):
+def round_floats(e, digits: int, significant: bool = False):
+    """Floats of a sympy expression rounded to `digits` decimals (or significant digits)."""
     import sympy as sp
 
-    return e.xreplace({n: sp.Float(round(float(n), digits)) for n in e.atoms(sp.Float)})
+    def one(v: float) -> float:
+        return float(f"{v:.{digits}g}") if significant else round(v, digits)
+
+    return e.xreplace({n: sp.Float(one(float(n))) for n in e.atoms(sp.Float)})
 
 
 def simplify_safely(e, seconds: float = 5.0):

@@ -357,6 +357,7 @@ def reproduce_conservation(
     import jax
 
     from frontier.loop import train
+    from research.laws import conservation as C
     from research.laws.experiments import ConservationExperiment, conservation_front
 
     workdir = Path(workdir)
@@ -378,10 +379,24 @@ def reproduce_conservation(
         note = (
             f"energy found at complexity {found[0]['complexity']}: {found[0]['sympy']}"
             if found
-            else f"not found (best |r| {best_r:.3f})"
+            else f"not found (best |r| {best_r:.4f})"
         )
         found_rows.append(
             Row(exp.system.name, "energy on the Pareto front", [float(bool(found))], 1.0, note=note)
+        )
+        kept = [r for r in front if r["drift"] < C.CONSERVED_DRIFT]
+        found_rows.append(
+            Row(
+                exp.system.name,
+                f"a conserved quantity on the front (drift < {C.CONSERVED_DRIFT})",
+                [float(bool(kept))],
+                note=(
+                    f"complexity {kept[0]['complexity']}: {kept[0]['sympy']} (energy |r| "
+                    f"{kept[0]['energy_r']:.4f}, drift {kept[0]['drift']:.2g})"
+                    if kept
+                    else "none"
+                ),
+            )
         )
         for r in front:
             front_rows.append(

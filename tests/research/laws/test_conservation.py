@@ -74,3 +74,67 @@ def test_energy_scores_best_and_trivial_solutions_are_penalised(pendulum):
     assert not C.energy_found(spec, t[1], c[1], md)[0]
     assert C.drift_along_motion(spec, t[0], c[0], md) < 1e-3
     assert C.drift_along_motion(spec, t[1], c[1], md) > 0.1
+
+
+def test_additive_terms_split_the_root_sum_and_strip_constant_factors():
+    spec = E.Spec(("add", "sub", "mul", "cos", "square"), 2, 16)
+    names = ["a", "b"]
+    t, c = _encode(spec, ["3.0*a**2 - cos(b) + 1.5", "a*b"], names)
+    start, length, valid, ok = C.additive_terms(spec, t[0], 4)
+    bodies = [
+        str(E.to_sympy(spec, np.asarray(t[0][s : s + n]), np.asarray(c[0][s : s + n]), names))
+        for s, n, v in zip(np.asarray(start), np.asarray(length), np.asarray(valid), strict=True)
+        if v
+    ]
+    assert bool(ok) and sorted(bodies) == ["a**2", "cos(b)"], bodies
+    start, length, valid, ok = C.additive_terms(spec, t[1], 4)
+    assert bool(ok) and int(valid.sum()) == 1 and int(length[valid][0]) == 3
+    assert not bool(C.additive_terms(spec, t[0], 1)[3])  # two terms > max_terms=1
+
+
+def test_term_weight_refit_recovers_the_energy_weights(pendulum):
+    s, md, spec, data = pendulum
+    names = list(s.variables)
+    # the right terms with the wrong weights, and a single term (nothing to fit)
+    t, c = _encode(spec, ["omega**2 + cos(theta)", "omega**2"], names)
+    obj = C.ConservationObjective(spec)
+    nt, nc, changed = jax.jit(obj.refine)(t, c, data)
+    assert changed.tolist() == [True, False]
+    np.testing.assert_array_equal(np.asarray(nt[1]), np.asarray(t[1]))
+    assert E.is_valid(spec, np.asarray(nt[0]))
+    loss_before, loss_after = np.asarray(obj(jnp.concatenate([t[:1], nt[:1]]),
+                                             jnp.concatenate([c[:1], nc[:1]]), data))  # fmt: skip
+    assert loss_after < 0.1 < loss_before
+    found, r = C.energy_found(spec, nt[0], nc[0], md)
+    assert r > 0.999, r
+    # omega**2 * w + cos(theta): w = -1 / (2 * 9.81) up to the derivative's bias
+    f = sp.expand(E.to_sympy(spec, np.asarray(nt[0]), np.asarray(nc[0]), names))
+    w_kin = float(f.coeff(sp.Symbol("omega"), 2))
+    w_pot = float(f.coeff(sp.cos(sp.Symbol("theta"))))
+    assert w_pot / w_kin == pytest.approx(-2 * C.G_ACC, rel=0.1), f
+    with pytest.raises(ValueError, match="max_terms must be >= 0"):
+        C.ConservationObjective(spec, max_terms=-1)
+    off = C.ConservationObjective(spec, max_terms=0)
+    assert not bool(jnp.any(off.refine(t, c, data)[2]))
+    assert off != obj and hash(off) != hash(obj)
+
+
+def test_the_search_refines_children_only_where_the_fitness_improves(pendulum):
+    from research.laws import genetic as G
+
+    s, md, spec, data = pendulum
+    t, c = _encode(spec, ["omega**2 + cos(theta)", "omega*theta", "omega**2", "theta"], s.variables)
+    obj = C.ConservationObjective(spec)
+    loss = obj(t, c, data)
+    p = G.SearchParams(spec=spec, islands=1, island_size=4, refine_top=2, refine_random=2,
+                       max_size=16, init_max_size=4, tournament_size=2, migrants=1, optimize_top=2)  # fmt: skip
+    kt, kc, kl = G._refine(p, obj, t[None], c[None], loss[None], data, jax.random.key(0))
+    assert float(kl[0, 0]) < 0.1 < float(loss[0])  # weighted: omega**2 - 0.05 cos(theta)
+    assert not np.array_equal(np.asarray(kt[0, 0]), np.asarray(t[0]))
+    np.testing.assert_array_equal(np.asarray(kt[0, 1:]), np.asarray(t[1:]))  # nothing to fit
+    np.testing.assert_allclose(np.asarray(kl[0, 1:]), np.asarray(loss[1:]))
+    with pytest.raises(ValueError, match="refine_top and refine_random"):
+        G.SearchParams(spec=spec, island_size=4, refine_top=3, refine_random=2, max_size=16,
+                       tournament_size=2, migrants=1, optimize_top=2)  # fmt: skip
+    with pytest.raises(ValueError, match="order must be >= 2"):
+        C.simulate(s, order=1)
