@@ -126,8 +126,9 @@ def test_the_search_refines_children_only_where_the_fitness_improves(pendulum):
     t, c = _encode(spec, ["omega**2 + cos(theta)", "omega*theta", "omega**2", "theta"], s.variables)
     obj = C.ConservationObjective(spec)
     loss = obj(t, c, data)
-    p = G.SearchParams(spec=spec, islands=1, island_size=4, refine_top=2, refine_random=2,
-                       max_size=16, init_max_size=4, tournament_size=2, migrants=1, optimize_top=2)  # fmt: skip
+    small = {"max_size": 16, "init_max_size": 4, "tournament_size": 2, "migrants": 1}
+    p = G.SearchParams(spec, islands=1, island_size=4, refine_top=2, refine_random=2,
+                       optimize_top=2, **small)  # fmt: skip
     kt, kc, kl = G._refine(p, obj, t[None], c[None], loss[None], data, jax.random.key(0))
     assert float(kl[0, 0]) < 0.1 < float(loss[0])  # weighted: omega**2 - 0.05 cos(theta)
     assert not np.array_equal(np.asarray(kt[0, 0]), np.asarray(t[0]))
