@@ -97,6 +97,8 @@ def conservation_config(arg: str | None, *, system: str, generations: int):
             "top": 8 if not smoke else 2,
             "random": 32 if not smoke else 2,
             "max_terms": 6,
+            # children made by adding a random term to a parent (then weighted by the refit)
+            "p_add_term": 0.05,
             "rows": 1000 if not smoke else 200,
         }
     )

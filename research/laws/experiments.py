@@ -111,7 +111,9 @@ def conservation_setup(config):
     params = est.search_params(len(system.variables))
     r = config.get("refine", None)
     top, rand = (int(r.top), int(r.random)) if r else (0, 0)
-    params = dataclasses.replace(params, refine_top=top, refine_random=rand)
+    params = dataclasses.replace(
+        params, refine_top=top, refine_random=rand, p_add_term=float(r.p_add_term) if r else 0.0
+    )
     objective = C.ConservationObjective(params.spec, max_terms=int(r.max_terms) if r else 0)
     fit_rows = int(r.rows) if r and top + rand > 0 else 0
     data = C.search_data(md, int(config.search.max_rows), int(s.seed), fit_rows)

@@ -7,15 +7,17 @@ State (a pytree of arrays, checkpointed by `frontier.loop`):
                                                 hall of fame: best expression of each size
     generation      int32
 
-A generation, per island: tournament selection on loss + parsimony * size, then each child is
-one of subtree crossover, subtree mutation (crossover with a fresh random tree), hoist
+A generation, per island: tournament selection on loss + parsimony * size, then each child
+is one of subtree crossover, subtree mutation (crossover with a fresh random tree), hoist
 mutation (a subtree replaced by one of its own subtrees), point mutation (nodes replaced by
-others of the same arity, constants jittered) or reproduction; the best `elite` survive
-unchanged. The children are evaluated, the constants of the best `optimize_top` children of
-every island are tuned by Adam on the objective's gradient (`jax.grad` through the
-interpreter), and every `migration_every` generations the best `migrants` of each island
-replace the worst of the next one (ring). The objective is any hashable callable
-`(tokens [P, L], consts [P, L], data) -> loss [P]`, differentiable in `consts`.
+others of the same arity, constants jittered), with `p_add_term > 0` a new additive term
+(`add(parent, random tree)`, for objectives that fit term weights), or reproduction; the
+best `elite` survive unchanged. The children are evaluated, the constants of the best
+`optimize_top` children of every island are tuned by Adam on the objective's gradient
+(`jax.grad` through the interpreter), and every `migration_every` generations the best
+`migrants` of each island replace the worst of the next one (ring). The objective is any
+hashable callable `(tokens [P, L], consts [P, L], data) -> loss [P]`, differentiable in
+`consts`.
 
 An objective may also offer `refine(tokens, consts, data) -> (tokens, consts, changed)`, a
 structural rewrite that may change the tokens (e.g. `conservation.term_weight_refit`, which
@@ -49,6 +51,7 @@ class SearchParams:
     p_hoist_mutation: float = 0.05
     p_point_mutation: float = 0.15
     p_point_replace: float = 0.1
+    p_add_term: float = 0.0
     parsimony: float = 1e-3
     init_max_size: int = 12
     max_size: int = 30
@@ -77,16 +80,19 @@ class SearchParams:
                 f"tournament_size must be in [1, island_size={self.island_size}], "
                 f"got {self.tournament_size}"
             )
-        total = (
-            self.p_crossover
-            + self.p_subtree_mutation
-            + self.p_hoist_mutation
-            + self.p_point_mutation
+        probs = (
+            self.p_crossover,
+            self.p_subtree_mutation,
+            self.p_hoist_mutation,
+            self.p_point_mutation,
+            self.p_add_term,
         )
-        if total > 1.0 + 1e-9 or min(self.p_crossover, self.p_subtree_mutation) < 0:
+        if sum(probs) > 1.0 + 1e-9 or min(probs) < 0:
             raise ValueError(
-                f"the operator probabilities must be >= 0 and sum to <= 1, got {total}"
+                f"the operator probabilities must be >= 0 and sum to <= 1, got {sum(probs)}"
             )
+        if self.p_add_term > 0 and "add" not in self.spec.ops:
+            raise ValueError("p_add_term > 0 needs the 'add' operator in the operator set")
         if self.migrants >= self.island_size or self.elite >= self.island_size:
             raise ValueError("migrants and elite must be smaller than island_size")
         if self.optimize_top > self.island_size:
@@ -204,6 +210,23 @@ def point_mutation(p: SearchParams, u, tokens, consts, num_vars):
     return tok.astype(jnp.int32), con
 
 
+def add_term(p: SearchParams, t1, c1, t2, c2):
+    """`add(t1, t2)`: a new additive term (for objectives that fit term weights), or `t1`
+    unchanged when the sum would exceed `max_size`."""
+    L = t1.shape[0]
+    n1, n2 = sizes(t1), sizes(t2)
+    k = jnp.arange(L)
+    add = p.spec.first_op + p.spec.ops.index("add")
+    from1 = (k >= 1) & (k <= n1)
+    i1 = jnp.clip(k - 1, 0, L - 1)
+    i2 = jnp.clip(k - 1 - n1, 0, L - 1)
+    inside = k < 1 + n1 + n2
+    tok = jnp.where(k == 0, add, jnp.where(from1, t1[i1], jnp.where(inside, t2[i2], PAD)))
+    con = jnp.where(from1, c1[i1], jnp.where(inside & (k > n1), c2[i2], 0.0))
+    ok = 1 + n1 + n2 <= p.max_size
+    return jnp.where(ok, tok, t1).astype(t1.dtype), jnp.where(ok, con, c1)
+
+
 def _tournament(u, fitness):
     """Winner of a tournament among `len(u)` uniformly drawn individuals."""
     n = fitness.shape[0]
@@ -234,12 +257,21 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
     h = _pick_subtree(spec, r[2], t1, i, e1)
     hoist = splice(t1, c1, i, e1, t1, c1, h, ends1[h], p.max_size)
     point = point_mutation(p, u[2 * T + 4 :].reshape(L, -1), t1, c1, num_vars)
-    edges = jnp.cumsum(
-        jnp.asarray([p.p_crossover, p.p_subtree_mutation, p.p_hoist_mutation, p.p_point_mutation])
+    probs = [p.p_crossover, p.p_subtree_mutation, p.p_hoist_mutation, p.p_point_mutation]
+    options_t, options_c = (
+        [cross[0], sub[0], hoist[0], point[0]],
+        [cross[1], sub[1], hoist[1], point[1]],
     )
-    choice = jnp.sum(r[3] >= edges)  # 0 crossover, 1 subtree, 2 hoist, 3 point, 4 copy
-    options_t = jnp.stack([cross[0], sub[0], hoist[0], point[0], t1])
-    options_c = jnp.stack([cross[1], sub[1], hoist[1], point[1], c1])
+    if p.p_add_term > 0:
+        probs.append(p.p_add_term)
+        added = add_term(p, t1, c1, fresh_t, fresh_c)
+        options_t.append(added[0])
+        options_c.append(added[1])
+    edges = jnp.cumsum(jnp.asarray(probs))
+    # 0 crossover, 1 subtree, 2 hoist, 3 point, (4 add a term), last: copy
+    choice = jnp.sum(r[3] >= edges)
+    options_t = jnp.stack([*options_t, t1])
+    options_c = jnp.stack([*options_c, c1])
     return options_t[choice], options_c[choice]
 
 

@@ -139,3 +139,19 @@ def test_the_search_refines_children_only_where_the_fitness_improves(pendulum):
                        tournament_size=2, migrants=1, optimize_top=2)  # fmt: skip
     with pytest.raises(ValueError, match="order must be >= 2"):
         C.simulate(s, order=1)
+
+
+def test_add_term_appends_a_random_term_within_the_size_limit():
+    from research.laws import genetic as G
+
+    spec = E.Spec(("add", "mul", "cos"), 2, 12)
+    t, c = _encode(spec, ["cos(a)", "2.5*b", "a*b*cos(a*b*cos(a))"], ["a", "b"])
+    p = G.SearchParams(spec, island_size=4, tournament_size=2, migrants=1, optimize_top=2,
+                       max_size=12, init_max_size=4, p_add_term=0.1)  # fmt: skip
+    nt, nc = G.add_term(p, t[0], c[0], t[1], c[1])
+    assert str(E.to_sympy(spec, np.asarray(nt), np.asarray(nc), ["a", "b"])) == "2.5*b + cos(a)"
+    nt, nc = G.add_term(p, t[2], c[2], t[1], c[1])  # 1 + 11 + 3 tokens > max_size
+    np.testing.assert_array_equal(np.asarray(nt), np.asarray(t[2]))
+    with pytest.raises(ValueError, match="needs the 'add' operator"):
+        G.SearchParams(E.Spec(("mul",), 2, 12), island_size=4, tournament_size=2, migrants=1,
+                       optimize_top=2, max_size=12, init_max_size=4, p_add_term=0.1)  # fmt: skip
