@@ -99,7 +99,8 @@ def main() -> None:
         ("dual", "sample"),
     ):
         rate, ms = training_rate(method, args.steps, args.pair, generate)
-        label = f"{method} ({generate}d middle translations)" if method == "dual" else method
+        how = {"beam": "beam-search", "sample": "sampled"}[generate]
+        label = f"{method} ({how} middle translations)" if method == "dual" else method
         print(f"| training step, {label} | {rate:,.0f} target tokens/s | {ms:.1f} |")
     for beam in sorted({1, args.beam}):
         rate = beam_rate(beam, args.repeats, args.pair)
