@@ -20,6 +20,12 @@ x - x does not count), and its gradient must not vanish (|grad f| > 1e-6 on 95% 
 otherwise its loss is raised by `TRIVIAL_PENALTY`. "Energy found" (`energy_found`) requires a
 Pareto candidate to be an affine function of the true Hamiltonian on random states of the
 data's bounding box (|Pearson r| > 0.9999), not merely constant along the recorded motion.
+
+Term weights (`term_weight_refit`, the objective's `refine`): energies are weighted sums of
+simple terms, which a genetic search approximates badly by nesting; for a candidate's
+top-level sum the weights that make it most nearly conserved are found in closed form, and
+the genetic search applies this to some children every generation (`genetic.SearchParams.
+refine_top`, `refine_random`).
 """
 
 from __future__ import annotations
