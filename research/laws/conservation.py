@@ -373,61 +373,6 @@ def drift_along_motion(spec: E.Spec, tokens, consts, md: MotionData) -> float:
 # Term weights fitted in closed form
 
 
-def additive_terms(spec: E.Spec, tokens: jax.Array, max_terms: int):
-    """The top-level additive terms of one expression `tokens [L]`: the subtrees hanging off
-    the chain of `add` / `sub` nodes at the root, each with a constant factor stripped
-    (`mul(C, t)` and `mul(t, C)` give t). Returns `(start [M], length [M], valid [M], ok)`:
-    term bodies are `tokens[start : start + length]`; `ok` is False when the expression has
-    more than `max_terms` terms. A root that is not `add`/`sub` is one term."""
-    L = tokens.shape[0]
-    ends = E.subtree_ends(spec, tokens)
-    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
-    is_chain_op = jnp.zeros(L, bool)
-    for name in ("add", "sub"):
-        if name in op:
-            is_chain_op = is_chain_op | (tokens == op[name])
-
-    def body(i, carry):
-        chain, term = carry
-        c1 = jnp.minimum(i + 1, L - 1)
-        c2 = jnp.minimum(ends[c1], L - 1)
-        here = chain[i]
-        for c in (c1, c2):
-            chain = chain.at[c].set(chain[c] | (here & is_chain_op[c]))
-            term = term.at[c].set(term[c] | (here & ~is_chain_op[c]))
-        return chain, term
-
-    chain0 = jnp.zeros(L, bool).at[0].set(is_chain_op[0])
-    term0 = jnp.zeros(L, bool).at[0].set(~is_chain_op[0])
-    _, term = jax.lax.fori_loop(0, L, body, (chain0, term0))
-    term = term & (tokens != E.PAD)
-    count = jnp.sum(term)
-    # positions of the terms in order, padded with L - 1
-    starts = jnp.sort(jnp.where(term, jnp.arange(L), L))[:max_terms]
-    valid = starts < L
-    starts = jnp.minimum(starts, L - 1)
-    stops = ends[starts]
-    mul = op.get("mul", -1)
-    first = jnp.minimum(starts + 1, L - 1)
-    second = jnp.minimum(ends[first], L - 1)
-    is_mul = tokens[starts] == mul
-    const_first = is_mul & (tokens[first] == E.CONST)
-    const_second = is_mul & ~const_first & (tokens[second] == E.CONST)
-    start = jnp.where(const_first, starts + 2, jnp.where(const_second, starts + 1, starts))
-    stop = jnp.where(const_second, second, stops)
-    # a bare constant term is dropped (a constant offset does not change what is conserved)
-    valid = valid & ~((stop - start == 1) & (tokens[jnp.minimum(start, L - 1)] == E.CONST))
-    return start, stop - start, valid, count <= max_terms
-
-
-def _take_segment(tokens, consts, start, length):
-    L = tokens.shape[0]
-    j = jnp.arange(L)
-    src = jnp.minimum(start + j, L - 1)
-    inside = j < length
-    return jnp.where(inside, tokens[src], E.PAD), jnp.where(inside, consts[src], 0.0)
-
-
 def term_weight_refit(spec: E.Spec, tokens, consts, data, max_terms: int = 6):
     """For each expression `tokens, consts [K, L]`, the weights w of its additive terms t_m
     that make sum_m w_m t_m most nearly conserved along the data, in closed form, and that
@@ -442,8 +387,8 @@ def term_weight_refit(spec: E.Spec, tokens, consts, data, max_terms: int = 6):
     K, L = tokens.shape
     M = max_terms
     x, dx = data["x"], data["dx"]
-    start, length, valid, ok = jax.vmap(lambda t: additive_terms(spec, t, M))(tokens)
-    seg = jax.vmap(jax.vmap(_take_segment, (None, None, 0, 0)))
+    start, length, valid, ok = jax.vmap(lambda t: E.additive_terms(spec, t, M))(tokens)
+    seg = jax.vmap(jax.vmap(E.take_segment, (None, None, 0, 0)))
     tt, tc = seg(tokens, consts, start, length)  # [K, M, L]
     # invalid slots: a lone constant (zero gradient)
     tt = jnp.where(valid[..., None], tt, jnp.zeros_like(tt).at[..., 0].set(E.CONST))
@@ -477,39 +422,8 @@ def term_weight_refit(spec: E.Spec, tokens, consts, data, max_terms: int = 6):
     lead = jnp.argmax(jnp.where(live, size, -1.0), -1)
     w = w / jnp.take_along_axis(w, lead[:, None], 1)
     keep = live & (jnp.abs(w) > 1e-6)
-    # rebuild: add(t_lead, add(mul(C, t_i), ...)) with the lead term unweighted
-    n_keep = jnp.sum(keep, -1)
-    order = jnp.argsort(jnp.where(keep, jnp.where(jnp.arange(M) == lead[:, None], -1, 0), 1), -1)
-    add_tok = spec.first_op + spec.ops.index("add")
-    mul_tok = spec.first_op + spec.ops.index("mul")
-
-    def build(start_k, length_k, keep_k, w_k, order_k, lead_k, n_k, tok, con):
-        out_t = jnp.zeros(L + 3 * M, jnp.int32)
-        out_c = jnp.zeros(L + 3 * M, con.dtype)
-        pos = jnp.int32(0)
-        for s in range(M):
-            m = order_k[s]
-            use = keep_k[m]
-            last = s == n_k - 1
-            head_t = jnp.stack([jnp.int32(add_tok), jnp.int32(mul_tok), jnp.int32(E.CONST)])
-            head_c = jnp.stack([0.0, 0.0, w_k[m]]).astype(con.dtype)
-            has_add = use & ~last
-            has_w = use & (m != lead_k)
-            heads = jnp.stack([has_add, has_w, has_w])
-            body_t, body_c = _take_segment(tok, con, start_k[m], length_k[m])
-            seg_t = jnp.concatenate([head_t, body_t])
-            seg_c = jnp.concatenate([head_c, body_c])
-            take = jnp.concatenate([heads, use & (jnp.arange(L) < length_k[m])])
-            dest = pos + jnp.cumsum(take) - 1
-            dest = jnp.where(take, dest, L + 3 * M - 1)
-            out_t = out_t.at[dest].set(jnp.where(take, seg_t, out_t[dest]))
-            out_c = out_c.at[dest].set(jnp.where(take, seg_c, out_c[dest]))
-            pos = pos + jnp.sum(take)
-        out_t = out_t.at[L + 3 * M - 1].set(E.PAD)
-        return out_t[:L], out_c[:L], pos
-
-    nt, nc, n = jax.vmap(build)(start, length, keep, w, order, lead, n_keep, tokens, consts)
-    changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (n_keep >= 1)
+    nt, nc, n = E.weighted_sum(spec, tokens, consts, start, length, keep, w, lead)
+    changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (jnp.sum(keep, -1) >= 1)
     changed = changed & jnp.all(jnp.isfinite(jnp.where(keep, w, 0.0)), -1)
     return (
         jnp.where(changed[:, None], nt, tokens),

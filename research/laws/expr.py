@@ -661,3 +661,105 @@ def to_string(spec: Spec, tokens, consts, names=None) -> str:
         return f"{name}({', '.join(args)})"
 
     return build() if items else ""
+
+
+# ------------------------------------------------------------------------------------------
+# Additive terms (for fitting term weights)
+
+
+def additive_terms(spec: Spec, tokens: jax.Array, max_terms: int):
+    """The top-level additive terms of one expression `tokens [L]`: the subtrees hanging off
+    the chain of `add` / `sub` nodes at the root, each with a constant factor stripped
+    (`mul(C, t)` and `mul(t, C)` give t). Returns `(start [M], length [M], valid [M], ok)`:
+    term bodies are `tokens[start : start + length]`; `ok` is False when the expression has
+    more than `max_terms` terms. A root that is not `add`/`sub` is one term."""
+    L = tokens.shape[0]
+    ends = subtree_ends(spec, tokens)
+    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
+    is_chain_op = jnp.zeros(L, bool)
+    for name in ("add", "sub"):
+        if name in op:
+            is_chain_op = is_chain_op | (tokens == op[name])
+
+    def body(i, carry):
+        chain, term = carry
+        c1 = jnp.minimum(i + 1, L - 1)
+        c2 = jnp.minimum(ends[c1], L - 1)
+        here = chain[i]
+        for c in (c1, c2):
+            chain = chain.at[c].set(chain[c] | (here & is_chain_op[c]))
+            term = term.at[c].set(term[c] | (here & ~is_chain_op[c]))
+        return chain, term
+
+    chain0 = jnp.zeros(L, bool).at[0].set(is_chain_op[0])
+    term0 = jnp.zeros(L, bool).at[0].set(~is_chain_op[0])
+    _, term = jax.lax.fori_loop(0, L, body, (chain0, term0))
+    term = term & (tokens != PAD)
+    count = jnp.sum(term)
+    # positions of the terms in order, padded with L - 1
+    starts = jnp.sort(jnp.where(term, jnp.arange(L), L))[:max_terms]
+    valid = starts < L
+    starts = jnp.minimum(starts, L - 1)
+    stops = ends[starts]
+    mul = op.get("mul", -1)
+    first = jnp.minimum(starts + 1, L - 1)
+    second = jnp.minimum(ends[first], L - 1)
+    is_mul = tokens[starts] == mul
+    const_first = is_mul & (tokens[first] == CONST)
+    const_second = is_mul & ~const_first & (tokens[second] == CONST)
+    start = jnp.where(const_first, starts + 2, jnp.where(const_second, starts + 1, starts))
+    stop = jnp.where(const_second, second, stops)
+    # a bare constant term is dropped (a constant offset does not change what is conserved)
+    valid = valid & ~((stop - start == 1) & (tokens[jnp.minimum(start, L - 1)] == CONST))
+    return start, stop - start, valid, count <= max_terms
+
+
+def take_segment(tokens, consts, start, length):
+    """`tokens[start : start + length]` (and its constants) left-aligned in `[L]`, PAD after."""
+    L = tokens.shape[0]
+    j = jnp.arange(L)
+    src = jnp.minimum(start + j, L - 1)
+    inside = j < length
+    return jnp.where(inside, tokens[src], PAD), jnp.where(inside, consts[src], 0.0)
+
+
+def weighted_sum(spec: Spec, tokens, consts, start, length, keep, w, lead):
+    """Rebuild expressions `tokens, consts [K, L]` as weighted sums of their terms.
+
+    Term m of row k is `tokens[k, start[k, m] : start[k, m] + length[k, m]]` (see
+    `additive_terms`); kept terms (`keep [K, M]`) become `add(t_lead, add(mul(C, t_i), ...))`
+    with constants `w [K, M]` and the term `lead [K]` unweighted. Returns `(tokens [K, L],
+    consts [K, L], size [K])`; a size above L means the sum did not fit (its tokens are cut)."""
+    K, L = tokens.shape
+    M = start.shape[1]
+    add_tok = spec.first_op + spec.ops.index("add")
+    mul_tok = spec.first_op + spec.ops.index("mul")
+    n_keep = jnp.sum(keep, -1)
+    order = jnp.argsort(jnp.where(keep, jnp.where(jnp.arange(M) == lead[:, None], -1, 0), 1), -1)
+    W = L + 3 * M  # scratch length: the sum may be longer than L before the size check
+
+    def build(start_k, length_k, keep_k, w_k, order_k, lead_k, n_k, tok, con):
+        out_t = jnp.zeros(W, jnp.int32)
+        out_c = jnp.zeros(W, con.dtype)
+        pos = jnp.int32(0)
+        for s in range(M):
+            m = order_k[s]
+            use = keep_k[m]
+            has_add = use & (s != n_k - 1)
+            has_w = use & (m != lead_k)
+            head_t = jnp.stack([jnp.int32(add_tok), jnp.int32(mul_tok), jnp.int32(CONST)])
+            head_c = jnp.stack([0.0, 0.0, w_k[m]]).astype(con.dtype)
+            body_t, body_c = take_segment(tok, con, start_k[m], length_k[m])
+            seg_t = jnp.concatenate([head_t, body_t])
+            seg_c = jnp.concatenate([head_c, body_c])
+            take = jnp.concatenate(
+                [jnp.stack([has_add, has_w, has_w]), use & (jnp.arange(L) < length_k[m])]
+            )
+            dest = jnp.where(take, pos + jnp.cumsum(take) - 1, W - 1)
+            dest = jnp.minimum(dest, W - 1)
+            out_t = out_t.at[dest].set(jnp.where(take, seg_t, out_t[dest]))
+            out_c = out_c.at[dest].set(jnp.where(take, seg_c, out_c[dest]))
+            pos = pos + jnp.sum(take)
+        return out_t[:L], out_c[:L], pos
+
+    return jax.vmap(build)(start, length, keep, w, order, lead, n_keep, tokens, consts)

@@ -80,16 +80,16 @@ def test_additive_terms_split_the_root_sum_and_strip_constant_factors():
     spec = E.Spec(("add", "sub", "mul", "cos", "square"), 2, 16)
     names = ["a", "b"]
     t, c = _encode(spec, ["3.0*a**2 - cos(b) + 1.5", "a*b"], names)
-    start, length, valid, ok = C.additive_terms(spec, t[0], 4)
+    start, length, valid, ok = E.additive_terms(spec, t[0], 4)
     bodies = [
         str(E.to_sympy(spec, np.asarray(t[0][s : s + n]), np.asarray(c[0][s : s + n]), names))
         for s, n, v in zip(np.asarray(start), np.asarray(length), np.asarray(valid), strict=True)
         if v
     ]
     assert bool(ok) and sorted(bodies) == ["a**2", "cos(b)"], bodies
-    start, length, valid, ok = C.additive_terms(spec, t[1], 4)
+    start, length, valid, ok = E.additive_terms(spec, t[1], 4)
     assert bool(ok) and int(valid.sum()) == 1 and int(length[valid][0]) == 3
-    assert not bool(C.additive_terms(spec, t[0], 1)[3])  # two terms > max_terms=1
+    assert not bool(E.additive_terms(spec, t[0], 1)[3])  # two terms > max_terms=1
 
 
 def test_term_weight_refit_recovers_the_energy_weights(pendulum):
