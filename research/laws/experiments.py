@@ -25,7 +25,6 @@ from research.laws import expr as E
 from research.laws import genetic as G
 from research.laws.feynman import get_equation, make_dataset
 from research.laws.regressor import (
-    RegressionObjective,
     SymbolicRegressor,
     round_floats,
     simplify_safely,
@@ -64,7 +63,7 @@ class SymbolicRegressionExperiment(frontier.Experiment):
             x_te, y_te, names = x_tr, y_tr, [f"x{i}" for i in range(x_tr.shape[1])]
         self.estimator = estimator_from_config(config.search, random_state=int(config.seed))
         self.params = self.estimator.search_params(x_tr.shape[1])
-        self.objective = RegressionObjective(self.params.spec, self.estimator.linear_scaling)
+        self.objective = self.estimator.objective(self.params)
         self.data = self.estimator.search_data(
             x_tr, y_tr, self.params.spec.num_vars, int(config.seed)
         )

@@ -697,7 +697,9 @@ def additive_terms(spec: Spec, tokens: jax.Array, max_terms: int):
     term = term & (tokens != PAD)
     count = jnp.sum(term)
     # positions of the terms in order, padded with L - 1
-    starts = jnp.sort(jnp.where(term, jnp.arange(L), L))[:max_terms]
+    starts = jnp.sort(jnp.where(term, jnp.arange(L), L))
+    starts = jnp.concatenate([starts, jnp.full(max(max_terms - L, 0), L, starts.dtype)])
+    starts = starts[:max_terms]
     valid = starts < L
     starts = jnp.minimum(starts, L - 1)
     stops = ends[starts]

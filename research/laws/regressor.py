@@ -11,12 +11,15 @@ Parameter names follow gplearn (`population_size`, `generations`, `tournament_si
 PySR (`binary_operators`, `unary_operators`, `maxsize`, `populations`, `model_selection`,
 `equations_`, `sympy()`, `latex()`, `jax()`), so switching from either is a rename at most.
 
-The loss is the normalised mean squared error (MSE / var(y)); with `linear_scaling` (default,
-as in Operon and Keijzer 2003) each candidate g is scored after the least-squares fit
-y ~ a + b g, and the exported model is a + b g. The search runs on at most `max_rows` training
-rows (a fixed random subset); the Pareto front is re-scored on all of them, after its
-constants are refined by Levenberg-Marquardt in float64 on all rows (`polish_constants`,
-default on).
+The loss is the normalised mean squared error (MSE / var(y)); with `linear_scaling`
+(default, as in Operon and Keijzer 2003) each candidate g is scored after the least-squares
+fit y ~ a + b g, and the exported model is a + b g. With `term_weights` (default 6), a
+candidate whose root is a sum of 2-6 terms can be rewritten with least-squares weights per
+term (linear scaling over several terms, `RegressionObjective.refine`; applied each
+generation to the 4 best and 16 random children per island, kept where the fitness
+improves). The search runs on at most `max_rows` training rows (a fixed random subset); the
+Pareto front is re-scored on all of them, after its constants are refined by Levenberg-
+Marquardt in float64 on all rows (`polish_constants`, default on).
 
 It is a scikit-learn estimator (`clone`, `Pipeline`, `GridSearchCV`, `cross_val_score`,
 `check_estimator`): the constructor only stores parameters, `fit` validates them and the data
@@ -69,17 +72,68 @@ SEARCH_KEYS = (
     "max_rows",
     "max_vars",
     "linear_scaling",
+    "term_weights",
 )
 
 
 class RegressionObjective:
     """Normalised MSE of each expression on `data["x"] [R, V]`, `data["y"] [R]` -> `[P]`."""
 
-    def __init__(self, spec: E.Spec, linear_scaling: bool = True, chunk: int = 2048):
+    def __init__(
+        self, spec: E.Spec, linear_scaling: bool = True, chunk: int = 2048, max_terms: int = 0
+    ):
         self.spec, self.linear_scaling, self.chunk = spec, bool(linear_scaling), int(chunk)
+        self.max_terms = int(max_terms)
 
     def _key(self):
-        return (self.spec, self.linear_scaling, self.chunk)
+        return (self.spec, self.linear_scaling, self.chunk, self.max_terms)
+
+    def refine(self, tokens, consts, data):
+        """Term weights by least squares (`refine` of `genetic.generation`): an expression whose
+        root is a sum of 2..`max_terms` terms t_m becomes t_lead + sum_m w_m t_m with the w
+        that minimise the linearly scaled error, i.e. linear scaling over several terms. Only
+        with `linear_scaling` (the overall scale and offset stay the scaling's)."""
+        K, L = tokens.shape
+        M = self.max_terms
+        if M < 2 or not self.linear_scaling or not {"add", "mul"} <= set(self.spec.ops):
+            return tokens, consts, jnp.zeros(K, bool)
+        start, length, valid, ok = jax.vmap(lambda t: E.additive_terms(self.spec, t, M))(tokens)
+        seg = jax.vmap(jax.vmap(E.take_segment, (None, None, 0, 0)))
+        tt, tc = seg(tokens, consts, start, length)  # [K, M, L]
+        v = E.evaluate(self.spec, tt.reshape(K * M, L), tc.reshape(K * M, L), data["x"], self.chunk)
+        v = v.reshape(K, M, -1)
+        real = data["weight"] > 0 if "weight" in data else jnp.ones(v.shape[-1], bool)
+        count = jnp.maximum(jnp.sum(real), 1)
+        v = jnp.where(real, v, 0.0)
+        finite = jnp.all(jnp.isfinite(v), -1) & valid
+        v = jnp.where(finite[..., None], v, 0.0)
+        vc = jnp.where(real, v - jnp.sum(v, -1, keepdims=True) / count, 0.0)
+        y = data["y"]
+        yc = jnp.where(real, y - jnp.sum(jnp.where(real, y, 0.0)) / count, 0.0)
+        G_ = jnp.einsum("kmr,knr->kmn", vc, vc)
+        diag = jnp.diagonal(G_, axis1=1, axis2=2)
+        scale = jnp.maximum(jnp.max(diag, -1), 1e-30)
+        live = finite & (diag > 1e-9 * scale[:, None])
+        both = live[:, :, None] & live[:, None, :]
+        eye = jnp.eye(M)
+        G_ = (
+            jnp.where(both, G_, 0.0)
+            + eye * jnp.where(live, 1e-9, 1.0)[..., None] * scale[:, None, None]
+        )
+        rhs = jnp.where(live, jnp.einsum("kmr,r->km", vc, yc), 0.0)
+        w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
+        size = jnp.abs(w) * jnp.sqrt(jnp.maximum(diag, 0.0))
+        lead = jnp.argmax(jnp.where(live, size, -1.0), -1)
+        w = w / jnp.take_along_axis(w, lead[:, None], 1)
+        keep = live & (jnp.abs(w) > 1e-6)
+        nt, nc, n = E.weighted_sum(self.spec, tokens, consts, start, length, keep, w, lead)
+        changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (jnp.sum(keep, -1) >= 1)
+        changed = changed & jnp.all(jnp.isfinite(jnp.where(keep, w, 0.0)), -1)
+        return (
+            jnp.where(changed[:, None], nt, tokens),
+            jnp.where(changed[:, None], nc, consts),
+            changed,
+        )
 
     def __hash__(self):
         return hash(self._key())
@@ -141,6 +195,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         optimizer_iterations: int = 20,
         optimize_lr: float = 0.05,
         linear_scaling: bool = True,
+        term_weights: int = 6,
         polish_constants: bool = True,
         max_rows: int = 1000,
         max_vars: int | None = None,
@@ -172,6 +227,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.optimizer_iterations = optimizer_iterations
         self.optimize_lr = optimize_lr
         self.linear_scaling = linear_scaling
+        self.term_weights = term_weights
         self.polish_constants = polish_constants
         self.max_rows = max_rows
         self.max_vars = max_vars
@@ -210,6 +266,12 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     f"{name} must be an integer >= 1, got {value!r}"
                     + (": a budget of zero searches nothing" if value == 0 else "")
                 )
+        tw = self.term_weights
+        if not isinstance(tw, numbers.Integral) or isinstance(tw, bool) or tw < 0:
+            raise ValueError(
+                f"term_weights must be an integer >= 0 (the most additive terms whose weights "
+                f"are fitted; 0 or 1 turns the fit off), got {tw!r}"
+            )
         if self.model_selection not in ("best", "accuracy"):
             raise ValueError(
                 f"model_selection must be 'best' or 'accuracy', got {self.model_selection!r}"
@@ -240,6 +302,21 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             optimize_top=min(int(self.optimize_top), island_size),
             optimize_steps=int(self.optimizer_iterations),
             optimize_lr=float(self.optimize_lr),
+            # least-squares term weights (RegressionObjective.refine) on the 4 best distinct
+            # and 16 random children per island
+            refine_top=min(4, island_size) if self.refits_terms() else 0,
+            refine_random=min(16, island_size - min(4, island_size)) if self.refits_terms() else 0,
+        )
+
+    def refits_terms(self) -> bool:
+        return bool(self.linear_scaling) and int(self.term_weights) >= 2
+
+    def objective(self, params: G.SearchParams) -> RegressionObjective:
+        """The search's loss (with the term-weight fit when `term_weights >= 2`)."""
+        return RegressionObjective(
+            params.spec,
+            self.linear_scaling,
+            max_terms=int(self.term_weights) if self.refits_terms() else 0,
         )
 
     def search_seed(self) -> int:
@@ -293,7 +370,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         if self.workdir is not None:
             state = run_in_loop(loop_config(self, params, seed), X, y, Path(self.workdir))
         else:
-            objective = RegressionObjective(params.spec, self.linear_scaling)
+            objective = self.objective(params)
             data = self.search_data(X, y, params.spec.num_vars, seed)
             report = None
             if self.verbose:

@@ -172,3 +172,31 @@ def test_polish_constants_recovers_exact_constants_in_float64():
     # nothing to polish: unchanged
     t2, c2 = E.from_sympy(spec, t * t, ["t"])
     np.testing.assert_array_equal(polish_constants(spec, t2, c2, X, y), c2)
+
+
+def test_term_weights_fit_a_sum_of_terms_by_least_squares():
+    import jax.numpy as jnp
+    import sympy as sp
+
+    from research.laws import expr as E
+    from research.laws.regressor import RegressionObjective
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1, 3, (256, 4)).astype(np.float32)
+    y = x[:, 0] * x[:, 1] + 3.0 * x[:, 2] - 0.5 * x[:, 3] ** 2
+    spec = E.Spec(("add", "sub", "mul", "square"), 4, 24)
+    names = ["a", "b", "c", "d"]
+    enc = [E.from_sympy(spec, sp.sympify(t), names) for t in ("a*b + c + d**2", "a*b")]
+    t = jnp.asarray(np.stack([e[0] for e in enc]))
+    c = jnp.asarray(np.stack([e[1] for e in enc]))
+    data = {"x": jnp.asarray(x), "y": jnp.asarray(y)}
+    obj = RegressionObjective(spec, max_terms=6)
+    nt, nc, changed = obj.refine(t, c, data)
+    assert changed.tolist() == [True, False]
+    before, after = np.asarray(obj(t, c, data))[0], np.asarray(obj(nt, nc, data))[0]
+    assert after < 1e-8 < before, (before, after)
+    np.testing.assert_array_equal(np.asarray(nt[1]), np.asarray(t[1]))
+    off = RegressionObjective(spec, max_terms=6, linear_scaling=False)
+    assert not bool(off.refine(t, c, data)[2].any())
+    with pytest.raises(ValueError, match="term_weights must be an integer >= 0"):
+        SymbolicRegressor(term_weights=-1).fit(x, y)
