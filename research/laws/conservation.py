@@ -387,12 +387,8 @@ def term_weight_refit(spec: E.Spec, tokens, consts, data, max_terms: int = 6):
     K, L = tokens.shape
     M = max_terms
     x, dx = data["x"], data["dx"]
-    start, length, valid, ok = jax.vmap(lambda t: E.additive_terms(spec, t, M))(tokens)
-    seg = jax.vmap(jax.vmap(E.take_segment, (None, None, 0, 0)))
-    tt, tc = seg(tokens, consts, start, length)  # [K, M, L]
-    # invalid slots: a lone constant (zero gradient)
-    tt = jnp.where(valid[..., None], tt, jnp.zeros_like(tt).at[..., 0].set(E.CONST))
-    tc = jnp.where(valid[..., None], tc, 0.0)
+    terms, tt, tc = E.term_segments(spec, tokens, consts, M)  # [K, M, L]
+    valid = terms[2]
     g = E.input_gradients(spec, tt.reshape(K * M, L), tc.reshape(K * M, L), x)[1]
     g = g.reshape(K, M, *g.shape[1:])  # [K, M, R, V]
     parts = g * dx[None, None]  # per-variable rates
@@ -418,15 +414,5 @@ def term_weight_refit(spec: E.Spec, tokens, consts, data, max_terms: int = 6):
     Mtx = Li @ S @ jnp.swapaxes(Li, 1, 2)
     _, vecs = jnp.linalg.eigh(0.5 * (Mtx + jnp.swapaxes(Mtx, 1, 2)))
     w = jnp.einsum("kmn,km->kn", Li, vecs[:, :, 0])  # L^-T u
-    size = jnp.abs(w) * jnp.sqrt(jnp.maximum(diag, 0.0))
-    lead = jnp.argmax(jnp.where(live, size, -1.0), -1)
-    w = w / jnp.take_along_axis(w, lead[:, None], 1)
-    keep = live & (jnp.abs(w) > 1e-6)
-    nt, nc, n = E.weighted_sum(spec, tokens, consts, start, length, keep, w, lead)
-    changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (jnp.sum(keep, -1) >= 1)
-    changed = changed & jnp.all(jnp.isfinite(jnp.where(keep, w, 0.0)), -1)
-    return (
-        jnp.where(changed[:, None], nt, tokens),
-        jnp.where(changed[:, None], nc, consts),
-        changed,
-    )
+    spread = jnp.sqrt(jnp.maximum(diag, 0.0))
+    return E.apply_term_weights(spec, tokens, consts, terms, w, live, spread)

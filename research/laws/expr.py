@@ -765,3 +765,34 @@ def weighted_sum(spec: Spec, tokens, consts, start, length, keep, w, lead):
         return out_t[:L], out_c[:L], pos
 
     return jax.vmap(build)(start, length, keep, w, order, lead, n_keep, tokens, consts)
+
+
+def term_segments(spec: Spec, tokens, consts, max_terms: int):
+    """The additive terms of each expression `tokens, consts [K, L]` (`additive_terms`) and
+    their bodies as expressions: `(terms, tt, tc)` with `tt, tc [K, max_terms, L]`; slots
+    without a term hold a lone constant 0."""
+    terms = jax.vmap(lambda t: additive_terms(spec, t, max_terms))(tokens)
+    start, length, valid, _ = terms
+    tt, tc = jax.vmap(jax.vmap(take_segment, (None, None, 0, 0)))(tokens, consts, start, length)
+    tt = jnp.where(valid[..., None], tt, jnp.zeros_like(tt).at[..., 0].set(CONST))
+    return terms, tt, jnp.where(valid[..., None], tc, 0.0)
+
+
+def apply_term_weights(spec: Spec, tokens, consts, terms, w, live, spread):
+    """Rewrite each expression as a weighted sum of its terms (`weighted_sum`) with weights
+    `w [K, M]` over the `live` terms, normalised so the term of largest `|w| * spread`
+    (`spread`: the term's scale) has weight 1. Returns `(tokens, consts, changed [K])`;
+    expressions with fewer than two terms, too many or a sum that does not fit are kept."""
+    L = tokens.shape[1]
+    start, length, valid, ok = terms
+    lead = jnp.argmax(jnp.where(live, jnp.abs(w) * spread, -1.0), -1)
+    w = w / jnp.take_along_axis(w, lead[:, None], 1)
+    keep = live & (jnp.abs(w) > 1e-6)
+    nt, nc, n = weighted_sum(spec, tokens, consts, start, length, keep, w, lead)
+    changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (jnp.sum(keep, -1) >= 1)
+    changed = changed & jnp.all(jnp.isfinite(jnp.where(keep, w, 0.0)), -1)
+    return (
+        jnp.where(changed[:, None], nt, tokens),
+        jnp.where(changed[:, None], nc, consts),
+        changed,
+    )

@@ -97,9 +97,8 @@ class RegressionObjective:
         M = self.max_terms
         if M < 2 or not self.linear_scaling or not {"add", "mul"} <= set(self.spec.ops):
             return tokens, consts, jnp.zeros(K, bool)
-        start, length, valid, ok = jax.vmap(lambda t: E.additive_terms(self.spec, t, M))(tokens)
-        seg = jax.vmap(jax.vmap(E.take_segment, (None, None, 0, 0)))
-        tt, tc = seg(tokens, consts, start, length)  # [K, M, L]
+        terms, tt, tc = E.term_segments(self.spec, tokens, consts, M)  # [K, M, L]
+        valid = terms[2]
         v = E.evaluate(self.spec, tt.reshape(K * M, L), tc.reshape(K * M, L), data["x"], self.chunk)
         v = v.reshape(K, M, -1)
         real = data["weight"] > 0 if "weight" in data else jnp.ones(v.shape[-1], bool)
@@ -122,18 +121,8 @@ class RegressionObjective:
         )
         rhs = jnp.where(live, jnp.einsum("kmr,r->km", vc, yc), 0.0)
         w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
-        size = jnp.abs(w) * jnp.sqrt(jnp.maximum(diag, 0.0))
-        lead = jnp.argmax(jnp.where(live, size, -1.0), -1)
-        w = w / jnp.take_along_axis(w, lead[:, None], 1)
-        keep = live & (jnp.abs(w) > 1e-6)
-        nt, nc, n = E.weighted_sum(self.spec, tokens, consts, start, length, keep, w, lead)
-        changed = ok & (jnp.sum(valid, -1) >= 2) & (n <= L) & (jnp.sum(keep, -1) >= 1)
-        changed = changed & jnp.all(jnp.isfinite(jnp.where(keep, w, 0.0)), -1)
-        return (
-            jnp.where(changed[:, None], nt, tokens),
-            jnp.where(changed[:, None], nc, consts),
-            changed,
-        )
+        spread = jnp.sqrt(jnp.maximum(diag, 0.0))
+        return E.apply_term_weights(self.spec, tokens, consts, terms, w, live, spread)
 
     def __hash__(self):
         return hash(self._key())
