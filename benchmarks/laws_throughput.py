@@ -16,7 +16,8 @@
 3. Time per generation (selection, variation, evaluation, constant optimisation) of our
    search as the population and the rows grow.
 
-Times are medians of `--repeats` calls after one warm-up (compilation excluded).
+Times are medians of `--repeats` calls after one warm-up (compilation excluded); ours and
+gplearn's calls alternate, so that load from other processes falls on both alike.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ def _median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times))
+
+
+def _paired_times(fn_a, fn_b, repeats: int) -> tuple[float, float]:
+    """Median times of `fn_a` and `fn_b` called alternately (one warm-up each), so that
+    load from other processes falls on both sides alike."""
+    fn_a(), fn_b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn_a()
+        ta.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fn_b()
+        tb.append(time.perf_counter() - t)
+    return float(np.median(ta)), float(np.median(tb))
 
 
 def gplearn_generation0(ops, population: int, n_features: int, seed: int = 0):
@@ -94,11 +110,6 @@ def _time_ours(fn, spec, tokens, consts, x, repeats):
     return _median_time(lambda: fn(spec, tokens, consts, xd, 2048).block_until_ready(), repeats)
 
 
-def _time_gplearn(programs, x, repeats):
-    with np.errstate(all="ignore"):
-        return _median_time(lambda: [p.execute(x) for p in programs], repeats)
-
-
 def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=False):
     head = (
         "| ops | rows | ours node-rows/s | gplearn node-rows/s | ours / gplearn | ours s "
@@ -115,8 +126,16 @@ def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=F
         assert int(np.sum(np.asarray(tokens) != E.PAD)) == nodes
         for rows in rows_list:
             x = np.random.default_rng(1).uniform(-3, 3, size=(rows, n_features))
-            ours = _time_ours(E.evaluate_jit, spec, tokens, consts, x, repeats)
-            theirs = _time_gplearn(programs, x, repeats)
+            xd = jnp.asarray(x, jnp.float32)
+
+            def run_ours(spec=spec, tokens=tokens, consts=consts, xd=xd):
+                E.evaluate_jit(spec, tokens, consts, xd, 2048).block_until_ready()
+
+            def run_gplearn(programs=programs, x=x):
+                with np.errstate(all="ignore"):
+                    [p.execute(x) for p in programs]
+
+            ours, theirs = _paired_times(run_ours, run_gplearn, repeats)
             rate, rate_g = nodes * rows / ours, nodes * rows / theirs
             line = (
                 f"| {len(ops)} | {rows} | {rate:.3g} | {rate_g:.3g} | {rate / rate_g:.2f}x | "

@@ -395,6 +395,19 @@ def _capacities(cap: int, block: int) -> list[int]:
     return sorted({block * max(1, -(-cap // (2**k * block))) for k in range(6)})
 
 
+def _tile_for(rows: int, slots: int, max_tile: int, buffer_bytes: int, itemsize: int) -> int:
+    """Rows per tile: the largest power of two <= `max_tile` (and no larger than needed for
+    `rows`) whose value buffer `[slots, tile]` stays within `buffer_bytes`, at least 16.
+
+    The buffer is read and written by every step of the plan; keeping it small enough for
+    the cache matters more than the per-step overhead of more tiles (on 2 CPU cores, 1,000
+    gplearn programs x 1,000 rows: 2x faster with 128-row tiles than with 256)."""
+    tile = 16
+    while tile * 2 <= max_tile and tile < rows and (2 * tile) * slots * itemsize <= buffer_bytes:
+        tile *= 2
+    return tile
+
+
 def evaluate_sparse(
     spec: Spec,
     tokens: jax.Array,
@@ -402,22 +415,45 @@ def evaluate_sparse(
     x: jax.Array,
     tile: int = 256,
     block: int = 32,
+    buffer_bytes: int = 4 << 20,
+    parts: int = 2,
 ) -> jax.Array:
     """`evaluate` by the node-proportional plan (see `schedule`): the same values, work in
-    proportion to the operator nodes. Rows run in tiles of `tile`. No derivatives."""
+    proportion to the operator nodes. Rows run in tiles of at most `tile` rows, fewer when
+    the value buffer would exceed `buffer_bytes` (see `_tile_for`). The population is cut
+    into `parts` contiguous pieces, each with its own plan: the pieces do not depend on each
+    other, so XLA's CPU runtime runs them on different cores, and each piece's buffer is
+    smaller (2 parts on 2 cores: about 1.5x faster at 1,000 and 10,000 rows). No
+    derivatives."""
+    P = tokens.shape[0]
+    if parts > 1 and P >= 2 * parts:
+        cuts = [P * k // parts for k in range(parts + 1)]
+        return jnp.concatenate(
+            [
+                evaluate_sparse(
+                    spec, tokens[a:b], consts[a:b], x, tile, block, buffer_bytes, parts=1
+                )
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+            ]
+        )
     P, L = tokens.shape
     xt = jnp.asarray(x).T.astype(consts.dtype)
     V, R = xt.shape
-    tile = max(1, min(tile, R))
-    n = -(-R // tile)
-    if n * tile != R:
-        xt = jnp.pad(xt, ((0, 0), (0, n * tile - R)))
+    itemsize = jnp.dtype(consts.dtype).itemsize
     plan, cap = schedule(spec, tokens, consts, block)
     caps = _capacities(cap, block)
+    tiles = [_tile_for(R, V + 1 + c, tile, buffer_bytes, itemsize) for c in caps]
+    span = max(tiles)  # the others divide it: rows are padded once, to a multiple of it
+    n = -(-R // span)
+    if n * span != R:
+        xt = jnp.pad(xt, ((0, 0), (0, n * span - R)))
     if len(caps) == 1:
-        return _run_plan(spec, plan, xt, caps[0], block, tile)[:, :R]
+        return _run_plan(spec, plan, xt, caps[0], block, tiles[0])[:, :R]
     which = jnp.sum(jnp.asarray(caps[:-1], jnp.int32) < plan["used"])
-    fns = [lambda xt, c=c: _run_plan(spec, plan, xt, c, block, tile) for c in caps]
+    fns = [
+        lambda xt, c=c, t=t: _run_plan(spec, plan, xt, c, block, t)
+        for c, t in zip(caps, tiles, strict=True)
+    ]
     return jax.lax.switch(which, fns, xt)[:, :R]
 
 

@@ -641,6 +641,44 @@ def _similarity(a, b, type_: str) -> float:
     return 0.3 * (len(a) == len(b)) + 0.6 * same / n
 
 
+def _fitness(
+    store: ValueStore, similarity: dict[int, float], statements, use_memo: bool = True
+) -> tuple[float, int, int]:
+    """Best similarity of any variable of a program to the outputs (mean over examples), the
+    statement where it is reached, and the statements executed (nodes).
+
+    `statements` is a sequence of `(operation index, argument variables)`. Statements run on
+    interned columns with the memo of `ValueStore`, so a prefix shared by many programs is
+    executed once; a statement that fails on an example ends the program. 1.0 means the
+    variable equals the target column."""
+    memo, target = store.memo, store.target
+    values = list(store.inputs)
+    out_type = store.target_type
+    best, where = 0.0, -1
+    for j, (op_index, args) in enumerate(statements):
+        op = OPERATIONS[op_index]
+        ids = tuple(values[a] for a in args)
+        r = memo.get(_memo_key(op_index, ids)) if use_memo else None
+        if r is None or r == UNSTORED:
+            r = store.execute(op, ids, store=True)
+        if r == INVALID:
+            return best, where, j + 1
+        values.append(r)
+        if op.out_type == out_type:
+            if r == target:
+                return 1.0, j, j + 1
+            f = similarity.get(r) if use_memo else None
+            if f is None:
+                v = store.columns[r]
+                f = sum(
+                    _similarity(x, y, out_type) for x, y in zip(v, store.target_column, strict=True)
+                ) / len(v)
+                similarity[r] = f
+            if f > best:
+                best, where = f, j
+    return best, where, len(statements)
+
+
 class _Genetic:
     def __init__(self, task: Task, max_length: int, rng: np.random.Generator, memo: bool = True):
         self.task = task
@@ -693,39 +731,13 @@ class _Genetic:
         return out
 
     def fitness(self, statements: list[Statement]) -> tuple[float, int]:
-        """Best similarity of any variable to the outputs (mean over examples), and where.
-
-        Statements run on interned columns with the memo of `ValueStore`, so a prefix shared
-        by many programs of the population is executed once."""
-        store = self.store
-        memo, target = store.memo, store.target
-        values = list(store.inputs)
-        out_type = self.task.output_type
-        best, where = 0.0, -1
-        for j, s in enumerate(statements):
-            op = OPERATIONS[s.op]
-            self.nodes += 1
-            ids = tuple(values[a] for a in s.args)
-            r = memo.get(_memo_key(op.index, ids)) if self.use_memo else None
-            if r is None or r == UNSTORED:
-                r = store.execute(op, ids, store=True)
-            if r == INVALID:
-                break
-            values.append(r)
-            if op.out_type == out_type:
-                if r == target:
-                    return 1.0, j
-                f = self.similarity.get(r) if self.use_memo else None
-                if f is None:
-                    v = store.columns[r]
-                    f = sum(
-                        _similarity(x, y, out_type)
-                        for x, y in zip(v, store.target_column, strict=True)
-                    ) / len(v)
-                    self.similarity[r] = f
-                if f > best:
-                    best, where = f, j
-        return best, where
+        """Best similarity of any variable to the outputs (mean over examples), and where
+        (see `_fitness`; the plain engine executes every statement)."""
+        f, where, n = _fitness(
+            self.store, self.similarity, [(s.op, s.args) for s in statements], self.use_memo
+        )
+        self.nodes += n
+        return f, where
 
     def mutate(self, statements: list[Statement]) -> list[Statement]:
         out = list(statements)
@@ -743,6 +755,109 @@ class _Genetic:
         return self.repair(out)
 
 
+# operation tables for the array genetic search: argument types (1 list, 0 int, -1 none)
+_ARITY = np.array([len(op.arg_types) for op in OPERATIONS])
+_ARG_TYPES = np.array(
+    [[int(t == LIST) for t in op.arg_types] + [-1] * (2 - len(op.arg_types)) for op in OPERATIONS]
+)
+_OUT_LIST = np.array([int(op.out_type == LIST) for op in OPERATIONS])
+_NEEDS = np.stack([(_ARG_TYPES == t).any(1) for t in (0, 1)], axis=1)  # [38, 2] int, list
+
+
+class _ArrayGenetic:
+    """The genetic search's population as arrays: `ops [P, T]`, `args [P, T, 2]` (the second
+    argument 0 for a one-argument operation). Crossover, mutation and repair act on the
+    whole population at once, one statement position at a time (a position's valid
+    arguments depend on the types of the variables before it); fitness is computed per
+    distinct program (`_fitness`, memoised statements) and cached by program."""
+
+    def __init__(self, task: Task, max_length: int, rng: np.random.Generator):
+        self.n_in = len(task.input_types)
+        self.in_types = np.array([int(t == LIST) for t in task.input_types])
+        self.T = max_length
+        self.rng = rng
+        self.store = ValueStore(task)
+        self.similarity: dict[int, float] = {}
+        self.cache: dict[bytes, tuple[float, int, int]] = {}
+        self.nodes = 0
+
+    def _choose(self, allowed: np.ndarray) -> np.ndarray:
+        """Per row, a uniformly drawn column where `allowed [n, k]` is True (0 if none)."""
+        return np.argmax(np.where(allowed, self.rng.random(allowed.shape), -1.0), axis=1)
+
+    def fix(self, ops: np.ndarray, args: np.ndarray, redraw: np.ndarray) -> None:
+        """In place: draw a new statement where `redraw [P, T]`, and new arguments for every
+        argument that is out of range or of the wrong type (a new statement if no variable
+        of that type exists)."""
+        P, T, n_in = ops.shape[0], self.T, self.n_in
+        types = np.empty((P, n_in + T), np.int64)
+        types[:, :n_in] = self.in_types
+        rows = np.arange(P)
+        for j in range(T):
+            n = n_in + j
+            avail = types[:, :n]
+            has = np.stack([(avail == 0).any(1), (avail == 1).any(1)], axis=1)  # [P, 2]
+            want = _ARG_TYPES[ops[:, j]]  # [P, 2]
+            valid = np.ones((P, 2), bool)
+            for k in range(2):
+                a = args[:, j, k]
+                inside = (a >= 0) & (a < n)
+                got = avail[rows, np.clip(a, 0, n - 1)]
+                valid[:, k] = (want[:, k] < 0) | (inside & (got == want[:, k]))
+            need = (want >= 0) & ~valid  # arguments to redraw
+            # a statement is redrawn when asked, or when an argument type has no variable
+            missing = (need & ~has[rows[:, None], np.clip(want, 0, 1)]).any(1)
+            new = redraw[:, j] | missing
+            if new.any():
+                ok = ~(_NEEDS[None, :, 0] & ~has[new, None, 0]) & ~(
+                    _NEEDS[None, :, 1] & ~has[new, None, 1]
+                )
+                ops[new, j] = self._choose(ok)
+                want = _ARG_TYPES[ops[:, j]]
+                need[new] = want[new] >= 0
+            for k in range(2):
+                m = need[:, k]
+                if m.any():
+                    args[m, j, k] = self._choose(avail[m] == want[m, k][:, None])
+            args[:, j, 1] = np.where(want[:, 1] < 0, 0, args[:, j, 1])
+            types[:, n] = _OUT_LIST[ops[:, j]]
+
+    def random_population(self, P: int) -> tuple[np.ndarray, np.ndarray]:
+        ops = np.zeros((P, self.T), np.int64)
+        args = np.zeros((P, self.T, 2), np.int64)
+        self.fix(ops, args, np.ones((P, self.T), bool))
+        return ops, args
+
+    def fitness(self, ops: np.ndarray, args: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fitness and best statement of every program; a program seen before costs a dict
+        lookup (its statements are still counted as nodes, as a memo hit is)."""
+        flat = np.concatenate([ops[:, :, None], args], axis=2).reshape(len(ops), -1)
+        fit = np.empty(len(ops))
+        where = np.empty(len(ops), np.int64)
+        for p, row in enumerate(flat):
+            key = row.tobytes()
+            hit = self.cache.get(key)
+            if hit is None:
+                statements = [
+                    (int(o), (int(a),) if _ARITY[o] == 1 else (int(a), int(b)))
+                    for o, a, b in row.reshape(-1, 3).tolist()
+                ]
+                hit = _fitness(self.store, self.similarity, statements)
+                self.cache[key] = hit
+            fit[p], where[p] = hit[0], hit[1]
+            self.nodes += hit[2]
+            if hit[0] == 1.0:
+                return fit[: p + 1], where[: p + 1]
+        return fit, where
+
+    def program(self, ops: np.ndarray, args: np.ndarray, j: int, input_types) -> Program:
+        statements = tuple(
+            Statement(int(o), tuple(int(a) for a in args[i, : _ARITY[o]]))
+            for i, o in enumerate(ops[: j + 1])
+        )
+        return Program(tuple(input_types), statements).without_dead_code()
+
+
 def genetic_search(
     task: Task,
     max_length: int,
@@ -757,8 +872,16 @@ def genetic_search(
 ) -> SearchResult:
     """Evolve programs of `max_length` statements towards the examples (see module doc).
 
-    `engine="fast"` memoises statements and fitness on interned columns; `"plain"` executes
-    every statement of every program (the same search, node for node)."""
+    Each generation keeps the `elite` fittest programs and fills the rest with children: a
+    tournament winner, with probability `crossover_rate` crossed at one point with a second
+    winner, then one statement mutated (redrawn, or its arguments redrawn) and references
+    to missing or wrongly typed variables repaired. `engine="fast"` runs the variation on
+    the population as arrays and memoises statements and fitness (`_ArrayGenetic`);
+    `"plain"` is the reference version that varies one program at a time and executes every
+    statement of every program (the search before the fast engine; the two draw different
+    random numbers, so they are the same search in distribution, not program for program).
+    A task without a list input has no program in the DSL (every operation reads a list):
+    unsolved at once."""
     max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
     if population < 2 or not 1 <= tournament <= population or not 0 <= elite < population:
         raise ValueError(
@@ -766,7 +889,15 @@ def genetic_search(
             f"0 <= elite < population; got {population}, {tournament}, {elite}"
         )
     start = time.perf_counter()
-    g = _Genetic(task, max_length, np.random.default_rng(seed), memo=engine == "fast")
+    if LIST not in task.input_types:
+        return SearchResult(False, None, 0, time.perf_counter() - start)
+    rng = np.random.default_rng(seed)
+    if engine == "fast":
+        return _genetic_arrays(
+            task, max_length, time_budget, max_nodes, rng, population, tournament,
+            crossover_rate, elite, start,
+        )  # fmt: skip
+    g = _Genetic(task, max_length, rng, memo=False)
     pop = [g.random_program() for _ in range(population)]
 
     def solution(prog, j):
@@ -800,3 +931,43 @@ def genetic_search(
                 child = list(a)
             nxt.append(g.mutate(child))
         pop = nxt
+
+
+def _genetic_arrays(
+    task, T, time_budget, max_nodes, rng, population, tournament, crossover_rate, elite, start
+) -> SearchResult:
+    """`genetic_search` with the population as arrays (see `_ArrayGenetic`)."""
+    g = _ArrayGenetic(task, T, rng)
+    ops, args = g.random_population(population)
+    n_children = population - elite
+    positions = np.arange(T)
+    while True:
+        fit, where = g.fitness(ops, args)
+        if fit[-1] == 1.0:
+            p = len(fit) - 1
+            program = g.program(ops[p], args[p], int(where[p]), task.input_types)
+            return SearchResult(True, program, g.nodes, time.perf_counter() - start)
+        if g.nodes >= max_nodes or time.perf_counter() - start > time_budget:
+            return SearchResult(False, None, g.nodes, time.perf_counter() - start)
+        elites = np.argsort(-fit, kind="stable")[:elite]
+
+        def pick(fit=fit):
+            idx = rng.integers(population, size=(n_children, tournament))
+            return idx[np.arange(n_children), np.argmax(fit[idx], axis=1)]
+
+        a, b = pick(), pick()
+        cross = (rng.random(n_children) < crossover_rate) & (T > 1)
+        cut = rng.integers(1, max(T, 2), size=n_children)
+        from_a = ~cross[:, None] | (positions[None, :] < cut[:, None])  # [C, T]
+        c_ops = np.where(from_a, ops[a], ops[b])
+        c_args = np.where(from_a[:, :, None], args[a], args[b])
+        # mutation: one position per child; half redraw the statement, half its arguments
+        at = rng.integers(T, size=n_children)
+        whole = rng.random(n_children) < 0.5
+        rows = np.arange(n_children)
+        c_args[rows[~whole], at[~whole]] = -1
+        redraw = np.zeros((n_children, T), bool)
+        redraw[rows[whole], at[whole]] = True
+        g.fix(c_ops, c_args, redraw)
+        ops = np.concatenate([ops[elites], c_ops])
+        args = np.concatenate([args[elites], c_args])

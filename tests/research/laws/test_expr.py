@@ -201,6 +201,10 @@ def test_node_proportional_interpreter_equals_tree_walk_and_dense(ops):
     fast = np.asarray(E.evaluate_sparse(spec, t, k, jnp.asarray(x), 256, 16))
     dense = np.asarray(E.evaluate_dense(spec, t, k, jnp.asarray(x), 512))
     np.testing.assert_array_equal(fast, dense)
+    # three population pieces, and a buffer budget small enough to force 16-row tiles
+    assert E._tile_for(700, 5000, 256, 64 << 10, 4) < 256
+    pieces = E.evaluate_sparse(spec, t, k, jnp.asarray(x), 256, 16, 64 << 10, parts=3)
+    np.testing.assert_array_equal(np.asarray(pieces), dense)
     sizes = np.asarray(E.sizes(t))
     assert sizes.max() > 20 and sizes.min() == 1  # deep and trivial expressions both present
     close = []

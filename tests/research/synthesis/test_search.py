@@ -6,7 +6,7 @@ import pytest
 from research.synthesis import data, search
 from research.synthesis.data import Task
 from research.synthesis.dsl import ATTRIBUTE_INDEX, INT, LIST, NUM_ATTRIBUTES, parse, run
-from research.synthesis.reproduce import bootstrap_ratio, time_to_solve
+from research.synthesis.reproduce import bootstrap_ratio, paper_numbers, time_to_solve
 
 PROGRAM = parse("a <- [int]\nb <- FILTER (>0) a\nc <- MAP (*3) b\nd <- SUM c")
 
@@ -237,3 +237,45 @@ def test_sort_and_add_with_every_attribute_equals_dfs_on_length_3():
         dfs = search.dfs_search(task, probs, 3, 60.0)
         assert (full.solved, full.program, full.nodes) == (dfs.solved, dfs.program, dfs.nodes)
         check_solution(task, full)
+
+
+def test_paper_numbers_follow_the_test_program_length():
+    ms3, speed3 = paper_numbers(3)
+    assert ms3[("sort-and-add", "guided")] == (1.3, 6.1, 27.0)
+    assert speed3["DFS"] == (15.2, 3.9, 2.9)
+    ms5, speed5 = paper_numbers(5)
+    assert ms5[("sort-and-add", "guided")] == (9_000.0, 264_000.0, 4_640_000.0)
+    assert ms5[("sort-and-add", "baseline")] == (8_181_000.0, None, None)
+    assert ms5[("DFS", "guided")] == (None, None, None)  # §5.2 reports sort-and-add only
+    assert speed5["sort-and-add"][0] == pytest.approx(909.0, abs=0.2)
+    ms4, speed4 = paper_numbers(4)  # no paper number: never the T = 3 ones
+    assert all(v == (None, None, None) for v in ms4.values())
+    assert all(v == (None, None, None) for v in speed4.values())
+
+
+def test_array_genetic_variation_keeps_every_program_well_typed():
+    task = make_task(parse("a <- [int]\nb <- int\nc <- TAKE b a\nd <- MAP (*2) c\ne <- SUM d"))
+    g = search._ArrayGenetic(task, 4, np.random.default_rng(0))
+    ops, args = g.random_population(200)
+    # scramble: out-of-range and wrongly typed references, then repair half by redrawing
+    rng = np.random.default_rng(1)
+    args[:] = rng.integers(-2, 7, size=args.shape)
+    redraw = rng.random(ops.shape) < 0.5
+    g.fix(ops, args, redraw)
+    for p in range(200):
+        program = g.program(ops[p], args[p], 3, task.input_types)  # Program() checks types
+        assert program.length >= 1
+    assert len(set(map(bytes, ops))) > 50  # the draws are spread over the operations
+    fit, where = g.fitness(ops, args)
+    assert fit.shape == (200,) or fit[-1] == 1.0
+    nodes = g.nodes
+    g.fitness(ops[:10], args[:10])  # cached programs: counted again, not executed again
+    executed = g.store.executed
+    g.fitness(ops[:10], args[:10])
+    assert g.store.executed == executed and g.nodes > nodes
+
+
+def test_genetic_search_without_a_list_input_is_unsolved_at_once():
+    task = Task.from_examples([INT], INT, [((3,), 4), ((5,), 6)])
+    r = search.genetic_search(task, 3, 5.0)
+    assert not r.solved and r.nodes == 0 and r.seconds < 1.0
