@@ -760,6 +760,7 @@ _ARITY = np.array([len(op.arg_types) for op in OPERATIONS])
 _ARG_TYPES = np.array(
     [[int(t == LIST) for t in op.arg_types] + [-1] * (2 - len(op.arg_types)) for op in OPERATIONS]
 )
+_ARITY_LIST = _ARITY.tolist()
 _OUT_LIST = np.array([int(op.out_type == LIST) for op in OPERATIONS])
 _NEEDS = np.stack([(_ARG_TYPES == t).any(1) for t in (0, 1)], axis=1)  # [38, 2] int, list
 
@@ -778,7 +779,7 @@ class _ArrayGenetic:
         self.rng = rng
         self.store = ValueStore(task)
         self.similarity: dict[int, float] = {}
-        self.cache: dict[bytes, tuple[float, int, int]] = {}
+        self.cache: dict[tuple, tuple[float, int, int]] = {}
         self.nodes = 0
 
     def _choose(self, allowed: np.ndarray) -> np.ndarray:
@@ -802,11 +803,11 @@ class _ArrayGenetic:
             for k in range(2):
                 a = args[:, j, k]
                 inside = (a >= 0) & (a < n)
-                got = avail[rows, np.clip(a, 0, n - 1)]
+                got = avail[rows, np.minimum(np.maximum(a, 0), n - 1)]
                 valid[:, k] = (want[:, k] < 0) | (inside & (got == want[:, k]))
             need = (want >= 0) & ~valid  # arguments to redraw
             # a statement is redrawn when asked, or when an argument type has no variable
-            missing = (need & ~has[rows[:, None], np.clip(want, 0, 1)]).any(1)
+            missing = (need & ~has[rows[:, None], np.maximum(want, 0)]).any(1)
             new = redraw[:, j] | missing
             if new.any():
                 ok = ~(_NEEDS[None, :, 0] & ~has[new, None, 0]) & ~(
@@ -831,19 +832,20 @@ class _ArrayGenetic:
     def fitness(self, ops: np.ndarray, args: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fitness and best statement of every program; a program seen before costs a dict
         lookup (its statements are still counted as nodes, as a memo hit is)."""
-        flat = np.concatenate([ops[:, :, None], args], axis=2).reshape(len(ops), -1)
+        flat = np.concatenate([ops[:, :, None], args], axis=2).reshape(len(ops), -1).tolist()
         fit = np.empty(len(ops))
         where = np.empty(len(ops), np.int64)
+        arity, cache = _ARITY_LIST, self.cache
         for p, row in enumerate(flat):
-            key = row.tobytes()
-            hit = self.cache.get(key)
+            key = tuple(row)
+            hit = cache.get(key)
             if hit is None:
                 statements = [
-                    (int(o), (int(a),) if _ARITY[o] == 1 else (int(a), int(b)))
-                    for o, a, b in row.reshape(-1, 3).tolist()
+                    (o, (row[i + 1],) if arity[o] == 1 else (row[i + 1], row[i + 2]))
+                    for i, o in zip(range(0, len(row), 3), row[::3], strict=True)
                 ]
                 hit = _fitness(self.store, self.similarity, statements)
-                self.cache[key] = hit
+                cache[key] = hit
             fit[p], where[p] = hit[0], hit[1]
             self.nodes += hit[2]
             if hit[0] == 1.0:
