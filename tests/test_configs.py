@@ -35,6 +35,9 @@ TRAINED_BY = {
     "meta/fewshot_digits_protonet.py": _FEWSHOT,
     "meta/sinusoid_maml.py": _SINUSOID,
     "meta/sinusoid_pretrained.py": _SINUSOID,
+    "synthesis/guide_quality.py": (
+        "tests/research/synthesis/test_guide.py::test_guide_quality_smoke"
+    ),
 }
 
 

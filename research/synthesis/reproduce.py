@@ -147,10 +147,11 @@ def _search_only_change(config, guide_dir: Path) -> bool:
     path = Path(guide_dir) / "config.json"
     if not str(config.search.get("guide_checkpoint", "") or "") or not path.exists():
         return False
+    # the search block, and the guide-quality sweep's own block, are not read by training
     other = [
         k
         for k in config_diff(json.loads(path.read_text()), config.to_dict())
-        if not k.startswith("search.")
+        if not k.startswith(("search.", "quality."))
     ]
     if other:
         raise ValueError(
@@ -158,6 +159,26 @@ def _search_only_change(config, guide_dir: Path) -> bool:
             f"({', '.join(other)}); train a guide with this config or drop the overrides"
         )
     return True
+
+
+def train_guide(config, workdir: Path, config_name: str):
+    """Build the corpus and train the guide (or reuse `search.guide_checkpoint`): returns
+    `(experiment, params of seed 0, train result, corpus seconds, training seconds)`."""
+    started = time.perf_counter()
+    _log(f"[synthesis] corpus and guide training ({config_name})")
+    exp = DeepCoderGuide(config)
+    corpus_seconds = time.perf_counter() - started
+    guide_dir = guide_run_dir(config, workdir)
+    result = train(
+        config,
+        guide_dir,
+        progress=False,
+        experiment=exp,
+        allow_config_change=_search_only_change(config, guide_dir),
+    )
+    train_seconds = time.perf_counter() - started - corpus_seconds
+    params = jax.tree.map(lambda x: x[0], result.state.params)
+    return exp, params, result, corpus_seconds, train_seconds
 
 
 def _log(msg: str) -> None:
@@ -283,19 +304,7 @@ def reproduce_deepcoder(
     spec = str(configs_root() / "synthesis" / config_name) + (":smoke" if smoke else "")
     config = load_config(spec, [f"seeds={seeds or 1}", *(overrides or [])])
     t = int(config.data.program_length)
-    _log(f"[synthesis] corpus and guide training ({config_name})")
-    exp = DeepCoderGuide(config)
-    corpus_seconds = time.perf_counter() - wall
-    guide_dir = guide_run_dir(config, workdir)
-    result = train(
-        config,
-        guide_dir,
-        progress=False,
-        experiment=exp,
-        allow_config_change=_search_only_change(config, guide_dir),
-    )
-    train_seconds = time.perf_counter() - wall - corpus_seconds
-    params = jax.tree.map(lambda x: x[0], result.state.params)
+    exp, params, result, corpus_seconds, train_seconds = train_guide(config, workdir, config_name)
     tasks = test_tasks(config, exp)
     if int(config.search.get("max_tasks", 0) or 0) > 0:
         tasks = tasks[: int(config.search.max_tasks)]

@@ -86,3 +86,37 @@ def test_reproduce_t5_smoke(tmp_path):
     for rec in results.values():
         assert all(s or not h for s, h in zip(rec["solved"], rec["held_out"], strict=True))
     assert (tmp_path / "plots" / "solve_rate_vs_time.png").exists()
+
+
+def test_synthetic_guides_order_by_signal_and_the_sweep_runs(tmp_path):
+
+    from research.synthesis.guide_quality import mean_auc, synthetic_guide
+
+    rng = np.random.default_rng(0)
+    targets = (rng.random((300, 34)) < 0.2).astype(np.float32)
+    aucs = [mean_auc(synthetic_guide(targets, s, rng), targets) for s in (0.0, 0.5, 2.0, 5.0)]
+    assert abs(aucs[0] - 0.5) < 0.03
+    assert aucs[0] < aucs[1] < aucs[2] < aucs[3] and aucs[3] > 0.999
+    with pytest.raises(ValueError, match="signals must be >= 0"):
+        synthetic_guide(targets, -1.0, rng)
+
+
+def test_guide_quality_smoke(tmp_path):
+    import json
+
+    from research.synthesis.guide_quality import reproduce_guide_quality
+
+    tables = reproduce_guide_quality(tmp_path, smoke=True)  # trains guide_quality.py:smoke
+    assert [t.title for t in tables] == [
+        "Guided DFS time / sort-and-add time, by guide quality",
+        "Time to solve a fraction of the tasks, by guide quality",
+    ]
+    saved = json.loads((tmp_path / "guide_quality.json").read_text())
+    assert set(saved["auc"]) == {"synthetic, signal 0", "synthetic, signal 2.5", "trained guide"}
+    assert saved["auc"]["synthetic, signal 2.5"] > saved["auc"]["synthetic, signal 0"]
+    for rec in saved["results"].values():
+        for search in ("DFS", "sort-and-add"):
+            assert len(rec[search]["seconds"]) == 8 and len(rec[search]["nodes"]) == 8
+    assert (tmp_path / "plots" / "time_vs_guide_auc.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="quality.tasks must be >= 1"):
+        reproduce_guide_quality(tmp_path / "b", smoke=True, overrides=["quality.tasks=0"])
