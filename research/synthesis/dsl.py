@@ -31,6 +31,8 @@ a first-order function, or a higher-order function with its lambda) sets one or 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import operator
 import re
 from collections.abc import Callable, Sequence
 
@@ -206,6 +208,69 @@ def _make_scanl1(f):
     return scan
 
 
+# --- the same operations through C-level iterators (the fast engine's) ----------------------
+# `map`, `filter`, `accumulate` over functions of the `operator` module run without a Python
+# frame per element (MAP, ZIPWITH, COUNT, FILTER (>0) (<0), SCANL1 (MIN) (MAX): 1.3-2.2x
+# faster on 5 lists of 10); results equal the reference implementations above (tested on
+# random inputs, including the range checks and undefined cases). None: use the reference.
+
+
+def _fast_map(lam: str):
+    if lam == "*(-1)":
+        return lambda xs: _checked_list(tuple(map(operator.neg, xs)))
+    if lam == "**2":
+        return lambda xs: _checked_list(tuple(map(operator.mul, xs, xs)))
+    fn, k = {
+        "+1": (operator.add, 1),
+        "-1": (operator.sub, 1),
+        "*2": (operator.mul, 2),
+        "*3": (operator.mul, 3),
+        "*4": (operator.mul, 4),
+        "/2": (operator.floordiv, 2),
+        "/3": (operator.floordiv, 3),
+        "/4": (operator.floordiv, 4),
+    }[lam]
+    if lam in _GROWING:
+        return lambda xs: _checked_list(tuple(map(fn, xs, itertools.repeat(k))))
+    return lambda xs: tuple(map(fn, xs, itertools.repeat(k)))
+
+
+_FAST_PREDICATES = {">0": (0).__lt__, "<0": (0).__gt__}
+_FAST_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "MIN": min, "MAX": max}
+
+
+def _fast_filter(lam: str):
+    # the parity filters gain nothing over the reference (a Python test per element either way)
+    return {">0": lambda xs: tuple(filter((0).__lt__, xs)),
+            "<0": lambda xs: tuple(filter((0).__gt__, xs))}.get(lam)  # fmt: skip
+
+
+def _fast_count(lam: str):
+    if lam in ("%2==0", "%2==1"):
+
+        def odd(xs):
+            return sum(map(operator.and_, xs, itertools.repeat(1)))
+
+        return odd if lam == "%2==1" else (lambda xs: len(xs) - odd(xs))
+    p = _FAST_PREDICATES[lam]
+    return lambda xs: sum(map(p, xs))
+
+
+def _fast_zipwith(lam: str):
+    f = _FAST_BINARY[lam]
+    if lam in _GROWING:
+        return lambda xs, ys: _checked_list(tuple(map(f, xs, ys)))
+    return lambda xs, ys: tuple(map(f, xs, ys))
+
+
+def _fast_scanl1(lam: str):
+    # + - *: the reference, which stops at the first value out of range, is as fast or faster
+    if lam in ("MIN", "MAX"):
+        f = _FAST_BINARY[lam]
+        return lambda xs: tuple(itertools.accumulate(xs, f))
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Operation:
     """One callable of the DSL: a first-order function, or a higher-order one with its lambda.
@@ -222,28 +287,40 @@ class Operation:
     out_type: str
     fn: Callable = dataclasses.field(repr=False, compare=False)
     attributes: tuple[int, ...] = ()
+    # the same function through C-level iterators (`_fast_*`), used by the fast search engine;
+    # `fn` is the reference
+    fast: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def _build_operations() -> tuple[Operation, ...]:
     ops: list[Operation] = []
 
-    def add(function, lam, fn, arg_types, out_type):
+    def add(function, lam, fn, arg_types, out_type, fast=None):
         attrs = (ATTRIBUTE_INDEX[function],) + ((ATTRIBUTE_INDEX[f"({lam})"],) if lam else ())
         name = function if lam is None else f"{function} ({lam})"
-        ops.append(Operation(len(ops), name, function, lam, arg_types, out_type, fn, attrs))
+        ops.append(
+            Operation(len(ops), name, function, lam, arg_types, out_type, fn, attrs, fast or fn)
+        )
 
     for name, (fn, args, out) in _FIRST_ORDER_IMPL.items():
         add(name, None, fn, args, out)
     for lam, f in MAP_LAMBDAS.items():
-        add("MAP", lam, _make_map(f, lam in _GROWING), (LIST,), LIST)
+        add("MAP", lam, _make_map(f, lam in _GROWING), (LIST,), LIST, _fast_map(lam))
     for lam, p in PREDICATES.items():
-        add("FILTER", lam, _make_filter(p), (LIST,), LIST)
+        add("FILTER", lam, _make_filter(p), (LIST,), LIST, _fast_filter(lam))
     for lam, p in PREDICATES.items():
-        add("COUNT", lam, _make_count(p), (LIST,), INT)
+        add("COUNT", lam, _make_count(p), (LIST,), INT, _fast_count(lam))
     for lam, f in BINARY.items():
-        add("ZIPWITH", lam, _make_zipwith(f, lam in _GROWING), (LIST, LIST), LIST)
+        add(
+            "ZIPWITH",
+            lam,
+            _make_zipwith(f, lam in _GROWING),
+            (LIST, LIST),
+            LIST,
+            _fast_zipwith(lam),
+        )
     for lam, f in BINARY.items():
-        add("SCANL1", lam, _make_scanl1(f), (LIST,), LIST)
+        add("SCANL1", lam, _make_scanl1(f), (LIST,), LIST, _fast_scanl1(lam))
     return tuple(ops)
 
 

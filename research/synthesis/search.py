@@ -173,8 +173,9 @@ class ValueStore:
     (values stay interned, so correctness is unaffected).
     """
 
-    def __init__(self, task: Task, memo_limit: int = 3_000_000):
+    def __init__(self, task: Task, memo_limit: int = 3_000_000, reference: bool = False):
         inputs, target = _columns(task)
+        self.reference = reference  # True: execute `Operation.fn`, else `Operation.fast`
         self.ids: dict[tuple, int] = {}
         self.columns: list[tuple] = []
         self.memo: dict[int, int] = {}
@@ -201,10 +202,11 @@ class ValueStore:
         UNSTORED if valid, not the target and `store` is False). Memoises the answer."""
         self.executed += 1
         cols = self.columns
+        fn = op.fn if self.reference else op.fast
         if len(args) == 1:
-            v = tuple(map(op.fn, cols[args[0]]))
+            v = tuple(map(fn, cols[args[0]]))
         else:
-            v = tuple(map(op.fn, cols[args[0]], cols[args[1]]))
+            v = tuple(map(fn, cols[args[0]], cols[args[1]]))
         if None in v:
             r = INVALID
         elif store or v == self.target_column:
@@ -683,7 +685,7 @@ class _Genetic:
     def __init__(self, task: Task, max_length: int, rng: np.random.Generator, memo: bool = True):
         self.task = task
         self.use_memo = memo
-        self.store = ValueStore(task)
+        self.store = ValueStore(task, reference=not memo)
         self.similarity: dict[int, float] = {}
         self.in_types = list(task.input_types)
         self.max_length = max_length

@@ -5,7 +5,19 @@ import pytest
 
 from research.synthesis import dsl
 from research.synthesis.data import DEFAULT_SIGNATURES, Task, sample_program
-from research.synthesis.dsl import INT, LIST, OPERATION_BY_NAME, ParseError, parse, run, to_text
+from research.synthesis.dsl import (
+    INT,
+    INT_MAX,
+    INT_MIN,
+    LIST,
+    MAX_LIST_LENGTH,
+    OPERATION_BY_NAME,
+    OPERATIONS,
+    ParseError,
+    parse,
+    run,
+    to_text,
+)
 
 
 def op(name, *args):
@@ -135,3 +147,27 @@ def test_bad_examples_name_the_example():
         Task.from_examples([LIST], INT, [])
     with pytest.raises(ValueError, match="the program takes 1 inputs, got 2"):
         run(parse("a <- [int]\nb <- SORT a"), ((1,), (2,)))
+
+
+def test_fast_operations_equal_the_reference_ones():
+    rng = np.random.default_rng(0)
+    edge = [(), (INT_MIN,), (INT_MAX,), (0, -1, 1), (INT_MIN, INT_MAX), tuple(range(-10, 10))]
+    lists = edge + [
+        tuple(int(v) for v in rng.integers(lo, hi, size=rng.integers(0, MAX_LIST_LENGTH + 1)))
+        for lo, hi in ((-256, 256), (-20, 20), (-3, 4), (100, 256), (-256, -100))
+        for _ in range(60)
+    ]
+    ints = [INT_MIN, -3, -1, 0, 1, 2, 5, 19, 25, INT_MAX]
+    checked = 0
+    for op in OPERATIONS:
+        assert op.fast is not None
+        if op.arg_types == (LIST,):
+            cases = [(xs,) for xs in lists]
+        elif op.arg_types == (INT, LIST):
+            cases = [(n, xs) for n in ints for xs in lists[::7]]
+        else:
+            cases = [(xs, ys) for xs in lists[::5] for ys in lists[::9]]
+        for args in cases:
+            assert op.fast(*args) == op.fn(*args), (op.name, args)
+            checked += 1
+    assert checked > 10_000
