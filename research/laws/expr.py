@@ -399,9 +399,10 @@ def _tile_for(rows: int, slots: int, max_tile: int, buffer_bytes: int, itemsize:
     """Rows per tile: the largest power of two <= `max_tile` (and no larger than needed for
     `rows`) whose value buffer `[slots, tile]` stays within `buffer_bytes`, at least 16.
 
-    The buffer is read and written by every step of the plan; keeping it small enough for
-    the cache matters more than the per-step overhead of more tiles (on 2 CPU cores, 1,000
-    gplearn programs x 1,000 rows: 2x faster with 128-row tiles than with 256)."""
+    Longer tiles mean fewer loop steps (each has a fixed cost); a smaller buffer stays in
+    cache. The defaults of `evaluate_sparse` (512 rows, 8 MB, 2 population pieces) were the
+    fastest of the settings compared on 2 CPU cores (1,000 gplearn programs at 1,000, 10,000
+    and 100,000 rows: up to 512 or 1,024 rows, 4-16 MB, blocks of 16-64; BENCHMARKS.md)."""
     tile = 16
     while tile * 2 <= max_tile and tile < rows and (2 * tile) * slots * itemsize <= buffer_bytes:
         tile *= 2
@@ -413,9 +414,9 @@ def evaluate_sparse(
     tokens: jax.Array,
     consts: jax.Array,
     x: jax.Array,
-    tile: int = 256,
+    tile: int = 512,
     block: int = 32,
-    buffer_bytes: int = 4 << 20,
+    buffer_bytes: int = 8 << 20,
     parts: int = 2,
 ) -> jax.Array:
     """`evaluate` by the node-proportional plan (see `schedule`): the same values, work in
