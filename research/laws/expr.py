@@ -833,3 +833,80 @@ def apply_term_weights(spec: Spec, tokens, consts, terms, w, live, spread):
         jnp.where(changed[:, None], nc, consts),
         changed,
     )
+
+
+def splice(tokens, consts, at, old_len, new_tokens, new_consts, new_len):
+    """One expression `tokens, consts [L]` with its subtree `[at, at + old_len)` replaced by
+    the expression `new_tokens[:new_len]`. Returns `(tokens, consts, size)`; a size above L
+    means the result did not fit (its tokens are cut)."""
+    L = tokens.shape[0]
+    j = jnp.arange(L)
+    inside = (j >= at) & (j < at + new_len)
+    src_new = jnp.clip(j - at, 0, L - 1)
+    src_old = jnp.where(j < at, j, j - new_len + old_len)
+    keep_old = (src_old >= 0) & (src_old < L)
+    src_old = jnp.clip(src_old, 0, L - 1)
+    out_t = jnp.where(inside, new_tokens[src_new], jnp.where(keep_old, tokens[src_old], PAD))
+    out_c = jnp.where(inside, new_consts[src_new], jnp.where(keep_old, consts[src_old], 0.0))
+    return out_t, out_c, sizes(tokens) - old_len + new_len
+
+
+def weighted_sum_position(spec: Spec, tokens: jax.Array) -> jax.Array:
+    """Where the sum whose terms get weights sits in one expression `tokens [L]`: the root
+    when it is `add`/`sub`; otherwise, for a `mul` root, its first or else its second child
+    when that is `add`/`sub`, and for a `div` root its numerator when that is. The root (0)
+    when there is no such sum: a single term, which gets no weights. Scaling a sum's terms
+    under a product or over a divisor is still linear in the weights: f = A (sum_m w_m t_m)
+    = sum_m w_m (A t_m)."""
+    L = tokens.shape[0]
+    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
+
+    def is_(t, *names):
+        return jnp.any(jnp.stack([t == op[n] for n in names if n in op] + [jnp.bool_(False)]))
+
+    ends = subtree_ends(spec, tokens)
+    c1 = jnp.minimum(1, L - 1)
+    c2 = jnp.minimum(ends[c1], L - 1)
+    root_sum = is_(tokens[0], "add", "sub")
+    mul_root, div_root = is_(tokens[0], "mul"), is_(tokens[0], "div")
+    first_sum, second_sum = is_(tokens[c1], "add", "sub"), is_(tokens[c2], "add", "sub")
+    return jnp.where(
+        root_sum,
+        0,
+        jnp.where(
+            (mul_root | div_root) & first_sum,
+            c1,
+            jnp.where(mul_root & second_sum, c2, 0),
+        ),
+    ).astype(jnp.int32)
+
+
+def inner_term_segments(spec: Spec, tokens, consts, max_terms: int):
+    """Like `term_segments`, for the sum at `weighted_sum_position` of each expression
+    `tokens, consts [K, L]`: returns `(at, sum_len, sum_t, sum_c, terms, ft, fc)` with the
+    sum itself as an expression (`sum_t, sum_c [K, L]`), its terms (`terms`, relative to
+    it) and, for each term, the whole expression with the sum replaced by that term alone
+    (`ft, fc [K, max_terms, L]`: the term's feature for a least-squares fit of the weights)."""
+    at = jax.vmap(lambda t: weighted_sum_position(spec, t))(tokens)
+    ends = jax.vmap(lambda t: subtree_ends(spec, t))(tokens)
+    sum_len = jnp.take_along_axis(ends, at[:, None], 1)[:, 0] - at
+    sum_t, sum_c = jax.vmap(take_segment)(tokens, consts, at, sum_len)
+    terms, tt, tc = term_segments(spec, sum_t, sum_c, max_terms)
+    one = jax.vmap(splice, (None, None, None, None, 0, 0, 0))
+    ft, fc, _ = jax.vmap(one)(tokens, consts, at, sum_len, tt, tc, sizes(tt))
+    return at, sum_len, sum_t, sum_c, terms, ft, fc
+
+
+def apply_inner_term_weights(spec: Spec, tokens, consts, inner, w, live, spread):
+    """`apply_term_weights` on the sums found by `inner_term_segments` (`inner`), each put
+    back into its expression. Returns `(tokens, consts, changed [K])`."""
+    at, sum_len, sum_t, sum_c, terms, _, _ = inner
+    L = tokens.shape[1]
+    st, sc, changed = apply_term_weights(spec, sum_t, sum_c, terms, w, live, spread)
+    nt, nc, size = jax.vmap(splice)(tokens, consts, at, sum_len, st, sc, sizes(st))
+    changed = changed & (size <= L)
+    return (
+        jnp.where(changed[:, None], nt, tokens),
+        jnp.where(changed[:, None], nc, consts),
+        changed,
+    )

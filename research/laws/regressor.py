@@ -14,8 +14,9 @@ PySR (`binary_operators`, `unary_operators`, `maxsize`, `populations`, `model_se
 The loss is the normalised mean squared error (MSE / var(y)); with `linear_scaling`
 (default, as in Operon and Keijzer 2003) each candidate g is scored after the least-squares
 fit y ~ a + b g, and the exported model is a + b g. With `term_weights` (default 6), a
-candidate whose root is a sum of 2-6 terms can be rewritten with least-squares weights per
-term (linear scaling over several terms, `RegressionObjective.refine`; applied each
+candidate whose root is a sum of 2-6 terms, or which is such a sum times a factor or over a
+divisor (A (t_1 + t_2 + ...), (t_1 + t_2 + ...) / B), can be rewritten with least-squares
+weights per term (linear scaling over several terms, `RegressionObjective.refine`; applied each
 generation to the 4 best and 16 random children per island, kept where the fitness
 improves). The search runs on at most `max_rows` training rows (a fixed random subset); the
 Pareto front is re-scored on all of them, after its constants are refined by Levenberg-
@@ -89,15 +90,19 @@ class RegressionObjective:
         return (self.spec, self.linear_scaling, self.chunk, self.max_terms)
 
     def refine(self, tokens, consts, data):
-        """Term weights by least squares (`refine` of `genetic.generation`): an expression whose
-        root is a sum of 2..`max_terms` terms t_m becomes t_lead + sum_m w_m t_m with the w
-        that minimise the linearly scaled error, i.e. linear scaling over several terms. Only
-        with `linear_scaling` (the overall scale and offset stay the scaling's)."""
+        """Term weights by least squares (`refine` of `genetic.generation`): a sum of
+        2..`max_terms` terms t_m becomes t_lead + sum_m w_m t_m with the w that minimise the
+        linearly scaled error, i.e. linear scaling over several terms. The sum is the root,
+        or one directly under a `mul` root or over a `div` root's divisor (A (sum_m t_m) or
+        (sum_m t_m) / B: still linear in the w, with features A t_m or t_m / B; see
+        `expr.weighted_sum_position`). Only with `linear_scaling` (the overall scale and
+        offset stay the scaling's)."""
         K, L = tokens.shape
         M = self.max_terms
         if M < 2 or not self.linear_scaling or not {"add", "mul"} <= set(self.spec.ops):
             return tokens, consts, jnp.zeros(K, bool)
-        terms, tt, tc = E.term_segments(self.spec, tokens, consts, M)  # [K, M, L]
+        inner = E.inner_term_segments(self.spec, tokens, consts, M)
+        terms, tt, tc = inner[4], inner[5], inner[6]  # tt, tc [K, M, L]: one feature per term
         valid = terms[2]
         v = E.evaluate(self.spec, tt.reshape(K * M, L), tc.reshape(K * M, L), data["x"], self.chunk)
         v = v.reshape(K, M, -1)
@@ -122,7 +127,7 @@ class RegressionObjective:
         rhs = jnp.where(live, jnp.einsum("kmr,r->km", vc, yc), 0.0)
         w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
         spread = jnp.sqrt(jnp.maximum(diag, 0.0))
-        return E.apply_term_weights(self.spec, tokens, consts, terms, w, live, spread)
+        return E.apply_inner_term_weights(self.spec, tokens, consts, inner, w, live, spread)
 
     def __hash__(self):
         return hash(self._key())

@@ -200,3 +200,46 @@ def test_term_weights_fit_a_sum_of_terms_by_least_squares():
     assert not bool(off.refine(t, c, data)[2].any())
     with pytest.raises(ValueError, match="term_weights must be an integer >= 0"):
         SymbolicRegressor(term_weights=-1).fit(x, y)
+
+
+def test_term_weights_reach_a_sum_under_a_product_or_over_a_divisor():
+    import jax.numpy as jnp
+    import sympy as sp
+
+    from research.laws import expr as E
+    from research.laws.regressor import RegressionObjective
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(1, 3, (300, 3)).astype(np.float32)
+    a, b, c = x.T
+    spec = E.Spec(("add", "sub", "mul", "div", "sin"), 3, 30)
+    names = ["a", "b", "c"]
+    cases = [  # (candidate structure, target with other term weights)
+        ("a*(b + c)", a * (b + 3.0 * c)),
+        ("(b + c)*sin(a)", (b - 0.5 * c) * np.sin(a)),
+        ("(a*b + b*c)/(a + c)", (a * b + 2.0 * b * c) / (a + c)),
+        ("sin(a)", np.sin(a)),  # no sum: unchanged
+    ]
+    enc = [E.from_sympy(spec, sp.sympify(e), names) for e, _ in cases]
+    t = jnp.asarray(np.stack([e[0] for e in enc]))
+    k = jnp.asarray(np.stack([e[1] for e in enc]))
+    obj = RegressionObjective(spec, max_terms=6)
+    for i, (_, y) in enumerate(cases):
+        data = {"x": jnp.asarray(x), "y": jnp.asarray(y, jnp.float32)}
+        nt, nc, changed = obj.refine(t, k, data)
+        after = float(np.asarray(obj(nt, nc, data))[i])
+        if i < 3:
+            assert bool(changed[i]) and after < 1e-8, (cases[i][0], after)
+            assert float(np.asarray(obj(t, k, data))[i]) > 1e-3
+        else:
+            assert not bool(changed[i])
+            np.testing.assert_array_equal(np.asarray(nt[i]), np.asarray(t[i]))
+    # the sum's position: root, first or second child of a product, a quotient's numerator
+    pos = [int(E.weighted_sum_position(spec, t[i])) for i in range(4)]
+    assert pos[0] > 0 and pos[1] > 0 and pos[2] == 1 and pos[3] == 0
+    # splicing a subtree back in gives the same expression
+    at, n = pos[0], int(E.sizes(t[0])) - pos[0]
+    seg_t, seg_c = E.take_segment(t[0], k[0], at, n)
+    st, sc, size = E.splice(t[0], k[0], at, n, seg_t, seg_c, n)
+    np.testing.assert_array_equal(np.asarray(st), np.asarray(t[0]))
+    assert int(size) == int(E.sizes(t[0]))
