@@ -10,6 +10,8 @@ Expect:   population 1000 (4 islands), 100 generations, 1,000 training rows, max
           solutions (SRBench) on those 12: ours 6, gplearn 2, Operon 8; accuracy solutions
           (test R^2 > 0.999): ours 7, gplearn 2, Operon 11. With the least-squares term
           weights (term_weights=6, the default since), ours alone: 7 symbolic, 9 accuracy.
+          All 30, ours alone, term weights also under a product: 18 symbolic, 20 accuracy,
+          45 s per equation on average (README.md).
 """
 
 from research.laws.configs import feynman_config
