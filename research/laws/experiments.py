@@ -113,7 +113,12 @@ def conservation_setup(config):
     params = dataclasses.replace(
         params, refine_top=top, refine_random=rand, p_add_term=float(r.p_add_term) if r else 0.0
     )
-    objective = C.ConservationObjective(params.spec, max_terms=int(r.max_terms) if r else 0)
+    # per-pair terms where velocities are canonical (they pick the energy among conserved
+    # quantities); the double pendulum's momenta mix both velocities, so it has none
+    conjugate = len(system.positions) if system.canonical else 0
+    objective = C.ConservationObjective(
+        params.spec, max_terms=int(r.max_terms) if r else 0, conjugate=conjugate
+    )
     fit_rows = int(r.rows) if r and top + rand > 0 else 0
     data = C.search_data(md, int(config.search.max_rows), int(s.seed), fit_rows)
     return system, md, params, objective, data

@@ -155,3 +155,37 @@ def test_add_term_appends_a_random_term_within_the_size_limit():
     with pytest.raises(ValueError, match="needs the 'add' operator"):
         G.SearchParams(E.Spec(("mul",), 2, 12), island_size=4, tournament_size=2, migrants=1,
                        optimize_top=2, max_size=12, init_max_size=4, p_add_term=0.1)  # fmt: skip
+
+
+def test_conjugate_pairs_tell_the_energy_from_other_conserved_quantities():
+    """Coupled oscillators conserve both normal-mode energies, so any combination scores like
+    the energy on the all-pair terms; the per-pair terms of Hamilton's equations prefer the
+    energy, and the closed-form term weights then pick it out of the four mode terms."""
+    s = C.get_system("coupled")
+    md = C.simulate(s, noise=0.01, window=141, order=7)
+    spec = E.Spec(("add", "sub", "mul", "square"), 4, 32)
+    data = C.search_data(md, 400, fit_rows=600)
+    names = list(s.variables)
+    texts = [
+        "(v1**2 + v2**2)/2 + (x1**2 + x2**2)/2 + (x1 - x2)**2/4",  # the energy
+        "(v1 + v2)**2 + (x1 + x2)**2 + 3*((v1 - v2)**2 + 2*(x1 - x2)**2)",  # E_s + 3 E_a
+        # the four mode terms with equal weights: conserved by neither
+        "(v1 + v2)**2 + (x1 + x2)**2 + (v1 - v2)**2 + (x1 - x2)**2",
+    ]
+    t, c = _encode(spec, texts, names)
+    plain = np.asarray(jax.jit(C.ConservationObjective(spec, conjugate=0))(t, c, data))
+    paired = C.ConservationObjective(spec, max_terms=4, conjugate=2)
+    loss = np.asarray(jax.jit(paired)(t, c, data))
+    assert abs(plain[0] - plain[1]) < 0.05, plain  # indistinguishable without the pairs
+    assert loss[0] < loss[1] - 0.1, loss
+    # refit the wrongly weighted mode terms: with the pair rows the weights are the energy's
+    for obj, expect_energy in ((paired, True), (C.ConservationObjective(spec, 4), False)):
+        nt, nc, changed = jax.jit(obj.refine)(t[2:], c[2:], data)
+        assert bool(changed[0])
+        r = C.energy_found(spec, nt[0], nc[0], md)[1]
+        assert (r > 0.9995) == expect_energy, (expect_energy, r)
+    with pytest.raises(ValueError, match="conjugate must be between 0 and half the variables"):
+        C.ConservationObjective(spec, conjugate=3)
+    assert paired != C.ConservationObjective(spec) and hash(paired) != hash(
+        C.ConservationObjective(spec)
+    )
