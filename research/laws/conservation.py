@@ -310,9 +310,7 @@ class ConservationObjective:
         if self.max_terms < 2:
             return tokens, consts, jnp.zeros(tokens.shape[0], bool)
         fit = {"x": data.get("x_fit", data["x"]), "dx": data.get("dx_fit", data["dx"])}
-        return term_weight_refit(
-            self.spec, tokens, consts, fit, self.max_terms, self.conjugate
-        )
+        return term_weight_refit(self.spec, tokens, consts, fit, self.max_terms, self.conjugate)
 
     def gradients(self, tokens, consts, x):
         """`[P, R, V]` partial derivatives of each expression at each row."""
