@@ -99,6 +99,8 @@ def conservation_config(arg: str | None, *, system: str, generations: int):
             "max_terms": 6,
             # children made by adding a random term to a parent (then weighted by the refit)
             "p_add_term": 0.05,
+            # of those, the fraction whose new term is a subtree of another parent
+            "add_term_donor": 0.0,
             "rows": 1000 if not smoke else 200,
         }
     )

@@ -111,7 +111,11 @@ def conservation_setup(config):
     r = config.get("refine", None)
     top, rand = (int(r.top), int(r.random)) if r else (0, 0)
     params = dataclasses.replace(
-        params, refine_top=top, refine_random=rand, p_add_term=float(r.p_add_term) if r else 0.0
+        params,
+        refine_top=top,
+        refine_random=rand,
+        p_add_term=float(r.p_add_term) if r else 0.0,
+        add_term_donor=float(r.add_term_donor) if r else 0.0,
     )
     # per-pair terms where velocities are canonical (they pick the energy among conserved
     # quantities); the double pendulum's momenta mix both velocities, so it has none

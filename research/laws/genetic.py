@@ -11,7 +11,8 @@ A generation, per island: tournament selection on loss + parsimony * size, then 
 is one of subtree crossover, subtree mutation (crossover with a fresh random tree), hoist
 mutation (a subtree replaced by one of its own subtrees), point mutation (nodes replaced by
 others of the same arity, constants jittered), with `p_add_term > 0` a new additive term
-(`add(parent, random tree)`, for objectives that fit term weights), or reproduction; the
+(`add(parent, random tree)`, or with `add_term_donor` `add(parent, a subtree of the other
+parent)`, for objectives that fit term weights), or reproduction; the
 best `elite` survive unchanged. The children are evaluated, the constants of the best
 `optimize_top` children of every island are tuned by Adam on the objective's gradient
 (`jax.grad` through the interpreter), and every `migration_every` generations the best
@@ -52,6 +53,9 @@ class SearchParams:
     p_point_mutation: float = 0.15
     p_point_replace: float = 0.1
     p_add_term: float = 0.0
+    # of the add-term children, the fraction whose new term is a random subtree of the second
+    # parent (terms found anywhere in the island recombine into sums) instead of a fresh tree
+    add_term_donor: float = 0.0
     parsimony: float = 1e-3
     init_max_size: int = 12
     max_size: int = 30
@@ -91,6 +95,8 @@ class SearchParams:
             raise ValueError(
                 f"the operator probabilities must be >= 0 and sum to <= 1, got {sum(probs)}"
             )
+        if not 0.0 <= self.add_term_donor <= 1.0:
+            raise ValueError(f"add_term_donor must be in [0, 1], got {self.add_term_donor}")
         if self.p_add_term > 0 and "add" not in self.spec.ops:
             raise ValueError("p_add_term > 0 needs the 'add' operator in the operator set")
         if self.migrants >= self.island_size or self.elite >= self.island_size:
@@ -263,8 +269,19 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
         [cross[1], sub[1], hoist[1], point[1]],
     )
     if p.p_add_term > 0:
+        # where r[3] fell inside the add-term interval picks the new term's source, so the
+        # random stream is the same with and without donors
+        start = p.p_crossover + p.p_subtree_mutation + p.p_hoist_mutation + p.p_point_mutation
+        donor = (r[3] - start) < p.add_term_donor * p.p_add_term
+        sub_t, sub_c = splice(t2, c2, 0, sizes(t2), t2, c2, j, e2, p.max_size)
         probs.append(p.p_add_term)
-        added = add_term(p, t1, c1, fresh_t, fresh_c)
+        added = add_term(
+            p,
+            t1,
+            c1,
+            jnp.where(donor, sub_t, fresh_t),
+            jnp.where(donor, sub_c, fresh_c),
+        )
         options_t.append(added[0])
         options_c.append(added[1])
     edges = jnp.cumsum(jnp.asarray(probs))

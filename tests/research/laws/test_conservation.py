@@ -189,3 +189,34 @@ def test_conjugate_pairs_tell_the_energy_from_other_conserved_quantities():
     assert paired != C.ConservationObjective(spec) and hash(paired) != hash(
         C.ConservationObjective(spec)
     )
+
+
+def test_donor_terms_come_from_the_other_parent_not_from_a_fresh_tree():
+    from research.laws import genetic as G
+
+    spec = E.Spec(("add", "mul", "cos", "sin"), 2, 20)
+    t, c = _encode(spec, ["cos(a)", "2.5*b*cos(a*b)", "sin(a)"], ["a", "b"])
+    pop_t, pop_c, fresh_t, fresh_c = t[:2], c[:2], t[2], c[2]  # sin occurs only in the fresh tree
+    kw = dict(island_size=2, tournament_size=1, migrants=1, optimize_top=1, max_size=20,
+              init_max_size=4, p_crossover=0.0, p_subtree_mutation=0.0, p_hoist_mutation=0.0,
+              p_point_mutation=0.0, p_add_term=1.0)  # fmt: skip
+    n = G.offspring_randoms(G.SearchParams(spec, **kw))
+    us = jax.random.uniform(jax.random.key(0), (40, n))
+    add = spec.first_op + spec.ops.index("add")
+    sizes = [int(E.sizes(x)) for x in pop_t]
+    rows = [list(np.asarray(x[:k])) for x, k in zip(pop_t, sizes, strict=True)]
+    for donor in (0.0, 1.0):
+        p = G.SearchParams(spec, add_term_donor=donor, **kw)
+        child = jax.jit(G._offspring, static_argnums=(0, 7))
+        for u in us:
+            ct, _ = child(p, u, pop_t, pop_c, jnp.zeros(2), fresh_t, fresh_c, 2)
+            ct = list(np.asarray(ct)[: int(E.sizes(ct))])
+            assert ct[0] == add, ct  # add(parent, new term)
+            first = next(r for r in rows if ct[1 : 1 + len(r)] == r)
+            term = ct[1 + len(first) :]
+            if donor == 0.0:
+                assert term == list(np.asarray(fresh_t[: int(E.sizes(fresh_t))])), term
+            else:  # a contiguous subtree of a population member, never the fresh tree
+                assert any(r[k : k + len(term)] == term for r in rows for k in range(len(r))), term
+    with pytest.raises(ValueError, match="add_term_donor must be in"):
+        G.SearchParams(spec, add_term_donor=1.5, **kw)
