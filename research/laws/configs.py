@@ -101,6 +101,8 @@ def conservation_config(arg: str | None, *, system: str, generations: int):
             "p_add_term": 0.05,
             # of those, the fraction whose new term is a subtree of another parent
             "add_term_donor": 0.0,
+            # children in which a subtree s becomes op(s, a subtree of the other parent)
+            "p_wrap": 0.0,
             "rows": 1000 if not smoke else 200,
         }
     )

@@ -116,6 +116,7 @@ def conservation_setup(config):
         refine_random=rand,
         p_add_term=float(r.p_add_term) if r else 0.0,
         add_term_donor=float(r.add_term_donor) if r else 0.0,
+        p_wrap=float(r.p_wrap) if r else 0.0,
     )
     # per-pair terms where velocities are canonical (they pick the energy among conserved
     # quantities); the double pendulum's momenta mix both velocities, so it has none

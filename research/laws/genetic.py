@@ -12,7 +12,8 @@ is one of subtree crossover, subtree mutation (crossover with a fresh random tre
 mutation (a subtree replaced by one of its own subtrees), point mutation (nodes replaced by
 others of the same arity, constants jittered), with `p_add_term > 0` a new additive term
 (`add(parent, random tree)`, or with `add_term_donor` `add(parent, a subtree of the other
-parent)`, for objectives that fit term weights), or reproduction; the
+parent)`, for objectives that fit term weights), with `p_wrap > 0` an inserted node (a
+subtree s becomes `op(s, a subtree of the other parent)`), or reproduction; the
 best `elite` survive unchanged. The children are evaluated, the constants of the best
 `optimize_top` children of every island are tuned by Adam on the objective's gradient
 (`jax.grad` through the interpreter), and every `migration_every` generations the best
@@ -36,7 +37,16 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from research.laws.expr import CONST, FIRST_VAR, PAD, Spec, arities, sizes, subtree_ends
+from research.laws.expr import (
+    CONST,
+    FIRST_VAR,
+    OPERATORS,
+    PAD,
+    Spec,
+    arities,
+    sizes,
+    subtree_ends,
+)
 
 BIG = 1e10  # loss of an expression whose output is not finite
 
@@ -56,6 +66,7 @@ class SearchParams:
     # of the add-term children, the fraction whose new term is a random subtree of the second
     # parent (terms found anywhere in the island recombine into sums) instead of a fresh tree
     add_term_donor: float = 0.0
+    p_wrap: float = 0.0
     parsimony: float = 1e-3
     init_max_size: int = 12
     max_size: int = 30
@@ -90,6 +101,7 @@ class SearchParams:
             self.p_hoist_mutation,
             self.p_point_mutation,
             self.p_add_term,
+            self.p_wrap,
         )
         if sum(probs) > 1.0 + 1e-9 or min(probs) < 0:
             raise ValueError(
@@ -97,6 +109,8 @@ class SearchParams:
             )
         if not 0.0 <= self.add_term_donor <= 1.0:
             raise ValueError(f"add_term_donor must be in [0, 1], got {self.add_term_donor}")
+        if self.p_wrap > 0 and not any(OPERATORS[o].arity == 2 for o in self.spec.ops):
+            raise ValueError("p_wrap > 0 needs a binary operator in the operator set")
         if self.p_add_term > 0 and "add" not in self.spec.ops:
             raise ValueError("p_add_term > 0 needs the 'add' operator in the operator set")
         if self.migrants >= self.island_size or self.elite >= self.island_size:
@@ -233,6 +247,26 @@ def add_term(p: SearchParams, t1, c1, t2, c2):
     return jnp.where(ok, tok, t1).astype(t1.dtype), jnp.where(ok, con, c1)
 
 
+def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
+    """Subtree `[i, e1)` of t1 replaced by `op(that subtree, subtree [j, e2) of t2)` with a
+    binary operator drawn by the uniform `u` (an inserted node: a term gains a factor or a
+    summand without losing what it was); t1 unchanged when the result exceeds `max_size`."""
+    L = t1.shape[0]
+    binary = [p.spec.first_op + k for k, o in enumerate(p.spec.ops) if OPERATORS[o].arity == 2]
+    op = jnp.asarray(binary)[
+        jnp.minimum(jnp.floor(u * len(binary)).astype(jnp.int32), len(binary) - 1)
+    ]
+    n1, n2 = e1 - i, e2 - j
+    k = jnp.arange(L)
+    first = (k >= 1) & (k <= n1)
+    i1 = jnp.clip(i + k - 1, 0, L - 1)
+    i2 = jnp.clip(j + k - 1 - n1, 0, L - 1)
+    inside = k < 1 + n1 + n2
+    tok = jnp.where(k == 0, op, jnp.where(first, t1[i1], jnp.where(inside, t2[i2], PAD)))
+    con = jnp.where(first, c1[i1], jnp.where(inside & (k > n1), c2[i2], 0.0))
+    return splice(t1, c1, i, e1, tok.astype(t1.dtype), con, 0, 1 + n1 + n2, p.max_size)
+
+
 def _tournament(u, fitness):
     """Winner of a tournament among `len(u)` uniformly drawn individuals."""
     n = fitness.shape[0]
@@ -284,8 +318,13 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
         )
         options_t.append(added[0])
         options_c.append(added[1])
+    if p.p_wrap > 0:
+        probs.append(p.p_wrap)
+        wrapped = wrap(p, t1, c1, i, e1, t2, c2, j, e2, r[2])
+        options_t.append(wrapped[0])
+        options_c.append(wrapped[1])
     edges = jnp.cumsum(jnp.asarray(probs))
-    # 0 crossover, 1 subtree, 2 hoist, 3 point, (4 add a term), last: copy
+    # 0 crossover, 1 subtree, 2 hoist, 3 point, (add a term), (wrap), last: copy
     choice = jnp.sum(r[3] >= edges)
     options_t = jnp.stack([*options_t, t1])
     options_c = jnp.stack([*options_c, c1])

@@ -220,3 +220,24 @@ def test_donor_terms_come_from_the_other_parent_not_from_a_fresh_tree():
                 assert any(r[k : k + len(term)] == term for r in rows for k in range(len(r))), term
     with pytest.raises(ValueError, match="add_term_donor must be in"):
         G.SearchParams(spec, add_term_donor=1.5, **kw)
+
+
+def test_wrap_inserts_a_binary_node_above_a_subtree():
+    from research.laws import genetic as G
+
+    spec = E.Spec(("add", "mul", "cos", "sin"), 2, 12)
+    names = ["a", "b"]
+    t, c = _encode(spec, ["a*b + cos(a)", "sin(b)", "a*b*cos(a*b*cos(a))"], names)
+    kw = dict(island_size=4, tournament_size=2, migrants=1, optimize_top=2, max_size=12,
+              init_max_size=4, p_crossover=0.5, p_wrap=0.1)  # fmt: skip
+    p = G.SearchParams(spec, **kw)
+    t0 = [int(v) for v in np.asarray(t[0])]
+    i = t0.index(spec.first_op + spec.ops.index("cos"))  # the cos(a) subtree: [i, i + 2)
+    for u, expect in ((0.75, "a*b + sin(b)*cos(a)"), (0.25, "a*b + sin(b) + cos(a)")):
+        nt, nc = G.wrap(p, t[0], c[0], i, i + 2, t[1], c[1], 0, 2, u)
+        assert str(E.to_sympy(spec, np.asarray(nt), np.asarray(nc), names)) == expect
+    big = int(E.sizes(t[2]))  # 11 tokens: wrapping the root with sin(b) exceeds max_size
+    nt, _ = G.wrap(p, t[2], c[2], 0, big, t[1], c[1], 0, 2, 0.75)
+    np.testing.assert_array_equal(np.asarray(nt), np.asarray(t[2]))
+    with pytest.raises(ValueError, match="p_wrap > 0 needs a binary operator"):
+        G.SearchParams(E.Spec(("cos",), 2, 12), **kw)
