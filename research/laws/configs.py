@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from frontier.config import base_config, smoke_variant
+from frontier.config import ConfigError, base_config, smoke_variant
 
 FEYNMAN_OPERATORS = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sqrt", "square")
 
@@ -70,10 +70,38 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
     return cfg
 
 
+# Settings of a system's variant (`conservation.py:<system>`) that differ from the defaults
+# (the pair-ratio fitness, 150 generations, new terms drawn fresh). The double pendulum's
+# momenta mix both velocities, so the conjugate-pair terms cannot apply; under the pair
+# ratios non-conserved candidates score better than its energy (conservation.ConservationObjective
+# says why), the scale-relative rates rank the energy first, and its five-term energy needs
+# more generations and terms recombined between parents.
+CONSERVATION_SYSTEMS = {
+    "harmonic": {},
+    "pendulum": {},
+    "coupled": {},
+    "double_pendulum": {
+        "fitness": "rates",
+        "generations": 3000,
+        "add_term_donor": 1.0,
+        "p_add_term": 0.1,
+    },
+}
+
+
 def conservation_config(arg: str | None, *, system: str, generations: int):
     """A conserved-quantity search on one simulated system (`system.name`); the reproduction
-    runs it for every system in `systems`. `arg="smoke"` shrinks it to seconds."""
+    runs every system in `systems`, each with its variant. `arg`: None (`system`), a system
+    name (that system with its settings in `CONSERVATION_SYSTEMS`) or "smoke" (seconds)."""
+    variant = {}
+    if arg in CONSERVATION_SYSTEMS:
+        system, variant, arg = arg, CONSERVATION_SYSTEMS[arg], None
+    elif arg not in (None, "smoke"):
+        raise ConfigError(
+            f"unknown variant {arg!r}; the variants are: smoke, {', '.join(CONSERVATION_SYSTEMS)}"
+        )
     smoke = smoke_variant(arg)
+    generations = int(variant.get("generations", generations))
     population, islands, maxsize, rows, opt_steps = 1000, 4, 30, 400, 10
     if smoke:
         generations, population, islands, maxsize, rows, opt_steps = 3, 32, 2, 10, 100, 0
@@ -98,14 +126,17 @@ def conservation_config(arg: str | None, *, system: str, generations: int):
             "random": 32 if not smoke else 2,
             "max_terms": 6,
             # children made by adding a random term to a parent (then weighted by the refit)
-            "p_add_term": 0.05,
+            "p_add_term": float(variant.get("p_add_term", 0.05)),
             # of those, the fraction whose new term is a subtree of another parent
-            "add_term_donor": 0.0,
+            "add_term_donor": float(variant.get("add_term_donor", 0.0)),
             # children in which a subtree s becomes op(s, a subtree of the other parent)
-            "p_wrap": 0.0,
+            "p_wrap": float(variant.get("p_wrap", 0.0)),
             "rows": 1000 if not smoke else 200,
         }
     )
+    # "pairs": the paper's pair ratios; "rates": df/dt over the size of the per-variable
+    # rates (conservation.ConservationObjective)
+    cfg.fitness = variant.get("fitness", "pairs")
     cfg.systems = ["harmonic", "pendulum", "coupled", "double_pendulum"]
     if smoke:
         cfg.systems = ["harmonic"]

@@ -265,6 +265,17 @@ def _pair_index(i: int, j: int, num_vars: int) -> int:
     return i * (2 * num_vars - i - 1) // 2 + (j - i - 1)
 
 
+def _log_ratio(num, den, w):
+    """`[P]` weighted mean over rows of log(1 + |num| / |den|) (1e6 where den ~ 0)."""
+    den = jnp.abs(den)
+    ok = den > 1e-12
+    diff = jnp.minimum(jnp.where(ok, jnp.abs(num) / jnp.where(ok, den, 1.0), 1e6), 1e6)
+    return jnp.sum(jnp.log1p(diff) * w[None], 1) / jnp.sum(w)
+
+
+FITNESSES = ("pairs", "rates")
+
+
 class ConservationObjective:
     """Derivative-ratio loss (lower is better) of expressions over motion data.
 
@@ -284,7 +295,11 @@ class ConservationObjective:
     `max_terms` terms with closed-form weights (`term_weight_refit`); 0 turns it off.
     """
 
-    def __init__(self, spec: E.Spec, max_terms: int = 6, conjugate: int = 0):
+    def __init__(
+        self, spec: E.Spec, max_terms: int = 6, conjugate: int = 0, fitness: str = "pairs"
+    ):
+        if fitness not in FITNESSES:
+            raise ValueError(f"fitness must be one of {FITNESSES}, got {fitness!r}")
         if max_terms < 0:
             raise ValueError(f"max_terms must be >= 0, got {max_terms}")
         if not 0 <= conjugate <= spec.num_vars // 2:
@@ -295,9 +310,10 @@ class ConservationObjective:
         self.spec = spec
         self.max_terms = int(max_terms)
         self.conjugate = int(conjugate)
+        self.fitness = fitness
 
     def _key(self):
-        return ("conservation", self.spec, self.max_terms, self.conjugate)
+        return ("conservation", self.spec, self.max_terms, self.conjugate, self.fitness)
 
     def __hash__(self):
         return hash(self._key())
@@ -317,29 +333,44 @@ class ConservationObjective:
 
         return E.input_gradients(self.spec, tokens, consts, x)[1]
 
-    def __call__(self, tokens, consts, data):
-        x, dx, w = data["x"], data["dx"], data["w"]
-        V = x.shape[1]
-        g = self.gradients(tokens, consts, x)  # [P, R, V]
+    def _pair_terms(self, g, dx, w):
+        """The paper's pair ratios: per pair (i, j), mean log(1 + |df/dt| / |df/dx_i dx_j|)."""
+        V = dx.shape[1]
         resid = jnp.sum(g * dx[None], axis=-1)  # df/dt along the data: [P, R]
         terms, k = [], 0
         for i in range(V):
             for j in range(i + 1, V):
-                den = jnp.abs(g[..., i] * dx[None, :, j])
-                ok = den > 1e-12
-                diff = jnp.where(ok, jnp.abs(resid) / jnp.where(ok, den, 1.0), 1e6)
-                diff = jnp.minimum(diff, 1e6)
-                terms.append(jnp.sum(jnp.log1p(diff) * w[None, :, k], 1) / jnp.sum(w[:, k]))
+                terms.append(_log_ratio(resid, g[..., i] * dx[None, :, j], w[:, k]))
                 k += 1
         d = self.conjugate
         for i in range(d):
             # pair (q_i, v_i): its own rate against df/dq_i dv_i/dt, the pair's weights
-            k = _pair_index(i, i + d, V)
             part = g[..., i] * dx[None, :, i] + g[..., i + d] * dx[None, :, i + d]
-            den = jnp.abs(g[..., i] * dx[None, :, i + d])
-            ok = den > 1e-12
-            diff = jnp.minimum(jnp.where(ok, jnp.abs(part) / jnp.where(ok, den, 1.0), 1e6), 1e6)
-            terms.append(jnp.sum(jnp.log1p(diff) * w[None, :, k], 1) / jnp.sum(w[:, k]))
+            terms.append(
+                _log_ratio(part, g[..., i] * dx[None, :, i + d], w[:, _pair_index(i, i + d, V)])
+            )
+        return terms
+
+    def _rate_terms(self, g, dx):
+        """Rates relative to their scale: mean log(1 + |df/dt| / |(df/dx_k dx_k)_k|), and per
+        conjugate pair its own rate over the same scale."""
+        a = g * dx[None]  # per-variable rates [P, R, V]
+        scale = jnp.sqrt(jnp.sum(a**2, -1))
+        ones = jnp.ones(dx.shape[0], a.dtype)
+        terms = [_log_ratio(jnp.sum(a, -1), scale, ones)]
+        d = self.conjugate
+        for i in range(d):
+            terms.append(_log_ratio(a[..., i] + a[..., i + d], scale, ones))
+        return terms
+
+    def __call__(self, tokens, consts, data):
+        x, dx, w = data["x"], data["dx"], data["w"]
+        V = x.shape[1]
+        g = self.gradients(tokens, consts, x)  # [P, R, V]
+        if self.fitness == "rates":
+            terms = self._rate_terms(g, dx)
+        else:
+            terms = self._pair_terms(g, dx, w)
         loss = jnp.mean(jnp.stack(terms), axis=0)
         # trivial-solution guards
         var_tokens = jnp.arange(E.FIRST_VAR, E.FIRST_VAR + V)

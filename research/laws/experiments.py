@@ -122,7 +122,10 @@ def conservation_setup(config):
     # quantities); the double pendulum's momenta mix both velocities, so it has none
     conjugate = len(system.positions) if system.canonical else 0
     objective = C.ConservationObjective(
-        params.spec, max_terms=int(r.max_terms) if r else 0, conjugate=conjugate
+        params.spec,
+        max_terms=int(r.max_terms) if r else 0,
+        conjugate=conjugate,
+        fitness=str(config.get("fitness", "pairs")),
     )
     fit_rows = int(r.rows) if r and top + rand > 0 else 0
     data = C.search_data(md, int(config.search.max_rows), int(s.seed), fit_rows)

@@ -66,9 +66,10 @@ def test_energy_scores_best_and_trivial_solutions_are_penalised(pendulum):
         "theta + omega - omega",  # one variable in disguise
     ]
     t, c = _encode(spec, texts, list(s.variables))
-    loss = np.asarray(jax.jit(C.ConservationObjective(spec))(t, c, data))
-    assert loss[0] < 0.1 and loss[0] < loss[1] - 0.3
-    assert np.all(loss[2:] >= C.TRIVIAL_PENALTY), loss
+    for fitness in C.FITNESSES:
+        loss = np.asarray(jax.jit(C.ConservationObjective(spec, fitness=fitness))(t, c, data))
+        assert loss[0] < 0.1 and loss[0] < loss[1] - 0.3, (fitness, loss)
+        assert np.all(loss[2:] >= C.TRIVIAL_PENALTY), (fitness, loss)
     found, r = C.energy_found(spec, t[0], c[0], md)
     assert found and r > 0.9999
     assert not C.energy_found(spec, t[1], c[1], md)[0]
@@ -178,12 +179,20 @@ def test_conjugate_pairs_tell_the_energy_from_other_conserved_quantities():
     loss = np.asarray(jax.jit(paired)(t, c, data))
     assert abs(plain[0] - plain[1]) < 0.05, plain  # indistinguishable without the pairs
     assert loss[0] < loss[1] - 0.1, loss
+    # the same with rates relative to their scale: without the pairs a mode mixture wins
+    rates = [
+        np.asarray(jax.jit(C.ConservationObjective(spec, 4, d, "rates"))(t, c, data))
+        for d in (0, 2)
+    ]
+    assert rates[0][1] < rates[0][0] and rates[1][0] < rates[1][1] - 0.1, rates
     # refit the wrongly weighted mode terms: with the pair rows the weights are the energy's
     for obj, expect_energy in ((paired, True), (C.ConservationObjective(spec, 4), False)):
         nt, nc, changed = jax.jit(obj.refine)(t[2:], c[2:], data)
         assert bool(changed[0])
         r = C.energy_found(spec, nt[0], nc[0], md)[1]
         assert (r > 0.9995) == expect_energy, (expect_energy, r)
+    with pytest.raises(ValueError, match="fitness must be one of"):
+        C.ConservationObjective(spec, fitness="ratio")
     with pytest.raises(ValueError, match="conjugate must be between 0 and half the variables"):
         C.ConservationObjective(spec, conjugate=3)
     assert paired != C.ConservationObjective(spec) and hash(paired) != hash(
@@ -241,3 +250,20 @@ def test_wrap_inserts_a_binary_node_above_a_subtree():
     np.testing.assert_array_equal(np.asarray(nt), np.asarray(t[2]))
     with pytest.raises(ValueError, match="p_wrap > 0 needs a binary operator"):
         G.SearchParams(E.Spec(("cos",), 2, 12), **kw)
+
+
+def test_each_system_has_a_config_variant_the_reproduction_runs():
+    from frontier.config import ConfigError, configs_root, load_config
+    from research.laws.configs import CONSERVATION_SYSTEMS
+
+    path = str(configs_root() / "laws" / "conservation.py")
+    default = load_config(path)
+    assert set(CONSERVATION_SYSTEMS) == set(C.SYSTEMS) == set(default.systems)
+    for name, settings in CONSERVATION_SYSTEMS.items():
+        cfg = load_config(f"{path}:{name}", ["refine.top=4"])
+        assert cfg.system.name == name and cfg.refine.top == 4
+        assert cfg.fitness == settings.get("fitness", "pairs")
+        assert cfg.train.steps == settings.get("generations", default.train.steps)
+        assert cfg.refine.add_term_donor == settings.get("add_term_donor", 0.0)
+    with pytest.raises(ConfigError, match="unknown variant 'spring'.*double_pendulum"):
+        load_config(f"{path}:spring")
