@@ -16,6 +16,9 @@ observed derivatives so that exact conservation (grad f . x_dot = 0) scores zero
 Where velocities are proportional to canonical momenta, `conjugate` adds the two-variable
 term on each (position, velocity) pair alone, which tells the energy from other conserved
 quantities (see `ConservationObjective`).
+`fitness="rates"` replaces the pair ratios by the rate relative to the size of its
+per-variable parts, log(1 + |df/dt| / |(df/dx_k dx_k)_k|), which no single small partial
+derivative can inflate (the double pendulum's choice; README, laws/conservation).
 
 Guards against trivial and degenerate solutions (Hillar & Sommer 2012): a candidate must use
 every state variable and depend on each (a nonzero partial derivative on half the rows, so

@@ -12,8 +12,8 @@ rates (context: other methods, other budgets), and per equation wall time and ou
 gplearn and Operon are optional (`pip install -e '.[bench]'`): when one is missing the table
 says so and its rows are absent. Quick variant: `--set benchmark.num_equations=12`.
 
-laws/conservation (configs/laws/conservation.py): for each system, the derivative-ratio
-search through `frontier.loop` (resumable), then its Pareto front and whether a candidate is
+laws/conservation (configs/laws/conservation.py): for each system, its config variant
+(`conservation.py:<system>`) and the derivative-ratio search through `frontier.loop` (resumable), then its Pareto front and whether a candidate is
 the energy (an affine function of the true Hamiltonian on random states, |r| > 0.9999).
 """
 
