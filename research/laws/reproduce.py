@@ -13,8 +13,9 @@ gplearn and Operon are optional (`pip install -e '.[bench]'`): when one is missi
 says so and its rows are absent. Quick variant: `--set benchmark.num_equations=12`.
 
 laws/conservation (configs/laws/conservation.py): for each system, its config variant
-(`conservation.py:<system>`) and the derivative-ratio search through `frontier.loop` (resumable), then its Pareto front and whether a candidate is
-the energy (an affine function of the true Hamiltonian on random states, |r| > 0.9999).
+(`conservation.py:<system>`) and the derivative-ratio search through `frontier.loop`
+(resumable), then its Pareto front and whether a candidate is the energy (an affine function
+of the true Hamiltonian on random states, |r| > 0.9999).
 """
 
 from __future__ import annotations
