@@ -126,11 +126,12 @@ def test_the_search_refines_children_only_where_the_fitness_improves(pendulum):
     s, md, spec, data = pendulum
     t, c = _encode(spec, ["omega**2 + cos(theta)", "omega*theta", "omega**2", "theta"], s.variables)
     obj = C.ConservationObjective(spec)
-    loss = obj(t, c, data)
+    loss = jax.jit(obj)(t, c, data)
     small = {"max_size": 16, "init_max_size": 4, "tournament_size": 2, "migrants": 1}
     p = G.SearchParams(spec, islands=1, island_size=4, refine_top=2, refine_random=2,
                        optimize_top=2, **small)  # fmt: skip
-    kt, kc, kl = G._refine(p, obj, t[None], c[None], loss[None], data, jax.random.key(0))
+    refine = jax.jit(G._refine, static_argnums=(0, 1))
+    kt, kc, kl = refine(p, obj, t[None], c[None], loss[None], data, jax.random.key(0))
     assert float(kl[0, 0]) < 0.1 < float(loss[0])  # weighted: omega**2 - 0.05 cos(theta)
     assert not np.array_equal(np.asarray(kt[0, 0]), np.asarray(t[0]))
     np.testing.assert_array_equal(np.asarray(kt[0, 1:]), np.asarray(t[1:]))  # nothing to fit

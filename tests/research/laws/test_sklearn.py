@@ -85,7 +85,7 @@ def test_padded_rows_score_as_the_real_rows():
     assert "weight" not in plain and plain["x"].shape == (70, 10)
     tokens, consts = G.random_trees(params, jax.random.key(0), 32, 3)
     for scaling in (True, False):
-        objective = RegressionObjective(params.spec, scaling)
+        objective = jax.jit(RegressionObjective(params.spec, scaling))
         np.testing.assert_allclose(
             objective(tokens, consts, padded),
             objective(tokens, consts, plain),
