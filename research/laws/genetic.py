@@ -109,7 +109,7 @@ class SearchParams:
             )
         if not 0.0 <= self.add_term_donor <= 1.0:
             raise ValueError(f"add_term_donor must be in [0, 1], got {self.add_term_donor}")
-        if self.p_wrap > 0 and not any(OPERATORS[o].arity == 2 for o in self.spec.ops):
+        if self.p_wrap > 0 and not _binary_tokens(self.spec):
             raise ValueError("p_wrap > 0 needs a binary operator in the operator set")
         if self.p_add_term > 0 and "add" not in self.spec.ops:
             raise ValueError("p_add_term > 0 needs the 'add' operator in the operator set")
@@ -230,33 +230,10 @@ def point_mutation(p: SearchParams, u, tokens, consts, num_vars):
     return tok.astype(jnp.int32), con
 
 
-def add_term(p: SearchParams, t1, c1, t2, c2):
-    """`add(t1, t2)`: a new additive term (for objectives that fit term weights), or `t1`
-    unchanged when the sum would exceed `max_size`."""
+def _join(op, t1, c1, i, n1, t2, c2, j, n2):
+    """`op(t1[i : i + n1], t2[j : j + n2])`: a binary node over two subtrees, padded to L
+    (its size is 1 + n1 + n2; the caller checks it fits)."""
     L = t1.shape[0]
-    n1, n2 = sizes(t1), sizes(t2)
-    k = jnp.arange(L)
-    add = p.spec.first_op + p.spec.ops.index("add")
-    from1 = (k >= 1) & (k <= n1)
-    i1 = jnp.clip(k - 1, 0, L - 1)
-    i2 = jnp.clip(k - 1 - n1, 0, L - 1)
-    inside = k < 1 + n1 + n2
-    tok = jnp.where(k == 0, add, jnp.where(from1, t1[i1], jnp.where(inside, t2[i2], PAD)))
-    con = jnp.where(from1, c1[i1], jnp.where(inside & (k > n1), c2[i2], 0.0))
-    ok = 1 + n1 + n2 <= p.max_size
-    return jnp.where(ok, tok, t1).astype(t1.dtype), jnp.where(ok, con, c1)
-
-
-def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
-    """Subtree `[i, e1)` of t1 replaced by `op(that subtree, subtree [j, e2) of t2)` with a
-    binary operator drawn by the uniform `u` (an inserted node: a term gains a factor or a
-    summand without losing what it was); t1 unchanged when the result exceeds `max_size`."""
-    L = t1.shape[0]
-    binary = [p.spec.first_op + k for k, o in enumerate(p.spec.ops) if OPERATORS[o].arity == 2]
-    op = jnp.asarray(binary)[
-        jnp.minimum(jnp.floor(u * len(binary)).astype(jnp.int32), len(binary) - 1)
-    ]
-    n1, n2 = e1 - i, e2 - j
     k = jnp.arange(L)
     first = (k >= 1) & (k <= n1)
     i1 = jnp.clip(i + k - 1, 0, L - 1)
@@ -264,7 +241,33 @@ def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
     inside = k < 1 + n1 + n2
     tok = jnp.where(k == 0, op, jnp.where(first, t1[i1], jnp.where(inside, t2[i2], PAD)))
     con = jnp.where(first, c1[i1], jnp.where(inside & (k > n1), c2[i2], 0.0))
-    return splice(t1, c1, i, e1, tok.astype(t1.dtype), con, 0, 1 + n1 + n2, p.max_size)
+    return tok.astype(t1.dtype), con
+
+
+def _binary_tokens(spec: Spec) -> list[int]:
+    return [spec.first_op + k for k, o in enumerate(spec.ops) if OPERATORS[o].arity == 2]
+
+
+def add_term(p: SearchParams, t1, c1, t2, c2, j=0, e2=None):
+    """`add(t1, t2[j:e2])` (by default all of t2): a new additive term (for objectives that
+    fit term weights), or `t1` unchanged when the sum would exceed `max_size`."""
+    n1 = sizes(t1)
+    n2 = (sizes(t2) if e2 is None else e2) - j
+    add = p.spec.first_op + p.spec.ops.index("add")
+    tok, con = _join(add, t1, c1, 0, n1, t2, c2, j, n2)
+    ok = 1 + n1 + n2 <= p.max_size
+    return jnp.where(ok, tok, t1), jnp.where(ok, con, c1)
+
+
+def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
+    """Subtree `[i, e1)` of t1 replaced by `op(that subtree, subtree [j, e2) of t2)` with a
+    binary operator drawn by the uniform `u` (an inserted node: a term gains a factor or a
+    summand without losing what it was); t1 unchanged when the result exceeds `max_size`."""
+    binary = jnp.asarray(_binary_tokens(p.spec))
+    op = binary[jnp.minimum(jnp.floor(u * len(binary)).astype(jnp.int32), len(binary) - 1)]
+    n1, n2 = e1 - i, e2 - j
+    tok, con = _join(op, t1, c1, i, n1, t2, c2, j, n2)
+    return splice(t1, c1, i, e1, tok, con, 0, 1 + n1 + n2, p.max_size)
 
 
 def _tournament(u, fitness):
@@ -307,14 +310,15 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
         # random stream is the same with and without donors
         start = p.p_crossover + p.p_subtree_mutation + p.p_hoist_mutation + p.p_point_mutation
         donor = (r[3] - start) < p.add_term_donor * p.p_add_term
-        sub_t, sub_c = splice(t2, c2, 0, sizes(t2), t2, c2, j, e2, p.max_size)
         probs.append(p.p_add_term)
         added = add_term(
             p,
             t1,
             c1,
-            jnp.where(donor, sub_t, fresh_t),
-            jnp.where(donor, sub_c, fresh_c),
+            jnp.where(donor, t2, fresh_t),
+            jnp.where(donor, c2, fresh_c),
+            jnp.where(donor, j, 0),
+            jnp.where(donor, e2, sizes(fresh_t)),
         )
         options_t.append(added[0])
         options_c.append(added[1])
