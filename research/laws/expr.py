@@ -54,6 +54,57 @@ def _safe_pow(a, b):
     return jnp.where(ok, jnp.exp(jnp.clip(b * la, -50.0, 50.0)), 0.0)
 
 
+# sin and cos. XLA's CPU backend lowers jnp.sin / jnp.cos to one scalar libm call per element
+# (about 2.4 ns each on the project's CPU, 15x its add), and an interpreter over thousands of
+# expressions spends much of its time in them. This version is vectorised arithmetic:
+# k = round(2x / pi), r = x - k pi/2 with pi/2 in three float32 parts (Cody-Waite), then
+# least-squares polynomials on |r| <= pi/4 (fitted to float64 sin and cos), chosen and signed
+# by k mod 4. Measured against float64 sin/cos on 10^6 points per range: max error 1.1e-7 for
+# |x| <= 1e6 (libm: 6e-8), 1e-4 for 1e6 < |x| <= 1e7, where neighbouring float32 inputs are
+# >= 0.06 apart. Beyond that the reduction loses all its bits (the inputs are >= 1 apart, so
+# they no longer fix the value of sin); the result is then only kept within [-1, 1]. inf and
+# nan give nan. float64 inputs use jnp.sin / jnp.cos.
+_PIO2 = (1.5703125, 4.837512969970703125e-4, 7.549789954891882e-8)
+_SIN_C = (-0.16666654604346764, 0.008332160956493508, -0.0001951528635723803)
+_COS_C = (0.04166664611097124, -0.001388733515220247, 2.4435105677473373e-05)
+
+
+def _poly_sin_cos(x, shift: int):
+    """sin(x + shift pi/2) by the reduction and polynomials above (float32)."""
+    k = jnp.round(x * (2.0 / np.pi))
+    r = ((x - k * _PIO2[0]) - k * _PIO2[1]) - k * _PIO2[2]
+    z = r * r
+    s = r + r * z * (_SIN_C[0] + z * (_SIN_C[1] + z * _SIN_C[2]))
+    c = 1.0 - 0.5 * z + z * z * (_COS_C[0] + z * (_COS_C[1] + z * _COS_C[2]))
+    m = (k + shift) * 0.25
+    quarter = m - jnp.floor(m)  # 0, 1/4, 1/2, 3/4: sin, cos, -sin, -cos of r
+    v = jnp.where((quarter == 0.25) | (quarter == 0.75), c, s)
+    return jnp.clip(jnp.where(quarter >= 0.5, -v, v), -1.0, 1.0).astype(x.dtype)
+
+
+def _trig(x, shift: int, exact):
+    x = jnp.asarray(x)
+    if x.dtype == jnp.float64 or not jnp.issubdtype(x.dtype, jnp.floating):
+        return exact(x)
+    return _poly_sin_cos(x, shift)
+
+
+@jax.custom_jvp
+def fast_sin(x):
+    """sin for float32 arrays by vectorised polynomials (accuracy: see `_PIO2`)."""
+    return _trig(x, 0, jnp.sin)
+
+
+@jax.custom_jvp
+def fast_cos(x):
+    """cos for float32 arrays by vectorised polynomials (accuracy: see `_PIO2`)."""
+    return _trig(x, 1, jnp.cos)
+
+
+fast_sin.defjvps(lambda t, ans, x: t * fast_cos(x))
+fast_cos.defjvps(lambda t, ans, x: -t * fast_sin(x))
+
+
 @dataclasses.dataclass(frozen=True)
 class Operator:
     name: str
@@ -71,8 +122,8 @@ def _sympy_ops() -> dict[str, Operator]:
         "mul": Operator("mul", 2, jnp.multiply, lambda a, b: a * b),
         "div": Operator("div", 2, _safe_div, lambda a, b: a / b),
         "pow": Operator("pow", 2, _safe_pow, lambda a, b: a**b),
-        "sin": Operator("sin", 1, jnp.sin, sp.sin),
-        "cos": Operator("cos", 1, jnp.cos, sp.cos),
+        "sin": Operator("sin", 1, fast_sin, sp.sin),
+        "cos": Operator("cos", 1, fast_cos, sp.cos),
         "exp": Operator("exp", 1, _safe_exp, sp.exp),
         "log": Operator("log", 1, _safe_log, sp.log),
         "sqrt": Operator("sqrt", 1, _safe_sqrt, sp.sqrt),
