@@ -51,6 +51,9 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
     cfg.benchmark = ml_collections.ConfigDict(
         {
             "num_equations": num_equations,
+            # names of the equations to run instead (e.g. ['I.10.7', 'I.18.4']); empty: the
+            # first num_equations of the table
+            "equations": [],
             # "wall": gplearn and Operon each get the wall time ours took on the equation
             # (gplearn evolves generation by generation until then); "generations": gplearn
             # gets our population and generations, Operon `operon_time_limit` seconds

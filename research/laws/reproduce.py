@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import frontier
-from frontier.config import configs_root, load_config
+from frontier.config import ConfigError, configs_root, load_config
 from frontier.report import Row, Table
 from research.laws.baselines import (
     fit_gplearn,
@@ -145,6 +145,27 @@ def _operon_symbolic(model, eq) -> bool:
         return False
 
 
+def benchmark_equations(config) -> tuple:
+    """The equations a laws/feynman run covers: `benchmark.equations` (names, in that order)
+    when given, else the first `benchmark.num_equations` of the bundled table."""
+    names = list(config.benchmark.get("equations", None) or [])
+    if not names:
+        return load_equations()[: int(config.benchmark.num_equations)]
+    if isinstance(config.benchmark.equations, str):
+        raise ConfigError(
+            "benchmark.equations must be a list of equation names, e.g. "
+            "--set benchmark.equations=\"['I.10.7', 'I.18.4']\""
+        )
+    table = {e.name: e for e in load_equations()}
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ConfigError(
+            f"benchmark.equations: unknown equation(s) {', '.join(map(str, unknown))}; the "
+            f"bundled table has {', '.join(table)}"
+        )
+    return tuple(table[n] for n in names)
+
+
 @frontier.reproduction(
     "laws/feynman", "Feynman equations: SRBench solution rates, ours vs gplearn (same budget)"
 )
@@ -155,7 +176,7 @@ def reproduce_feynman(
     workdir = Path(workdir)
     spec = str(configs_root() / "laws" / "feynman.py") + (":smoke" if smoke else "")
     config = load_config(spec, list(overrides or []))
-    eqs = load_equations()[: int(config.benchmark.num_equations)]
+    eqs = benchmark_equations(config)
     with_gplearn = bool(config.benchmark.gplearn) and gplearn_available()
     with_operon = _with_operon(config)
     results = []

@@ -87,3 +87,17 @@ def test_gplearn_baseline_runs():
     g = fit_gplearn(ds.x_train, ds.y_train, population_size=200, generations=5)
     assert g.predict(ds.x_test).shape == (50,)
     assert program_to_sympy(str(g._program), ["mu", "Nn"]).free_symbols
+
+
+def test_benchmark_runs_named_equations_or_the_first_n():
+    from frontier.config import ConfigError, load_config
+    from research.laws.reproduce import benchmark_equations
+
+    spec = "configs/laws/feynman.py"
+    names = [e.name for e in benchmark_equations(load_config(spec))]
+    assert names == [e.name for e in load_equations()[:30]]
+    picked = load_config(spec, ["benchmark.equations=['I.18.4', 'I.10.7']"])
+    assert [e.name for e in benchmark_equations(picked)] == ["I.18.4", "I.10.7"]
+    bad = load_config(spec, ["benchmark.equations=['I.18.4', 'I.99.9']"])
+    with pytest.raises(ConfigError, match=r"unknown equation\(s\) I\.99\.9"):
+        benchmark_equations(bad)
