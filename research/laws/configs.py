@@ -45,6 +45,8 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
             "max_rows": rows,
             "max_vars": 10,  # all equations share one compiled search (at most 9 variables)
             "linear_scaling": True,
+            # share of children that add a subtree of the other parent to the weighted sum
+            "p_add_term": 0.0,
             "operators": list(ops),
         }
     )

@@ -46,6 +46,7 @@ from research.laws.expr import (
     arities,
     sizes,
     subtree_ends,
+    weighted_sum_position,
 )
 
 BIG = 1e10  # loss of an expression whose output is not finite
@@ -66,6 +67,12 @@ class SearchParams:
     # of the add-term children, the fraction whose new term is a random subtree of the second
     # parent (terms found anywhere in the island recombine into sums) instead of a fresh tree
     add_term_donor: float = 0.0
+    # False: the new term is added at the root, add(parent, term); True: to the sum whose
+    # terms the regression objective weights (`expr.weighted_sum_position`: the root sum, or a
+    # sum that is a factor of a product root or the numerator of a division root), so that
+    # A (t_1 + t_2) grows into A (t_1 + t_2 + t_3) (a root that is not such a sum: added at
+    # the root's first operand of a product or quotient, else at the root)
+    add_term_inside: bool = False
     p_wrap: float = 0.0
     parsimony: float = 1e-3
     init_max_size: int = 12
@@ -248,15 +255,25 @@ def _binary_tokens(spec: Spec) -> list[int]:
     return [spec.first_op + k for k, o in enumerate(spec.ops) if OPERATORS[o].arity == 2]
 
 
-def add_term(p: SearchParams, t1, c1, t2, c2, j=0, e2=None):
-    """`add(t1, t2[j:e2])` (by default all of t2): a new additive term (for objectives that
-    fit term weights), or `t1` unchanged when the sum would exceed `max_size`."""
-    n1 = sizes(t1)
+def add_term(p: SearchParams, t1, c1, t2, c2, j=0, e2=None, at=0):
+    """The subtree of t1 at `at` (by default the whole t1) replaced by `add(that subtree,
+    t2[j:e2])` (by default all of t2): a new additive term, for objectives that fit term
+    weights; `t1` unchanged when the result would exceed `max_size`."""
     n2 = (sizes(t2) if e2 is None else e2) - j
+    end = subtree_ends(p.spec, t1)[at]
+    n1 = end - at
     add = p.spec.first_op + p.spec.ops.index("add")
-    tok, con = _join(add, t1, c1, 0, n1, t2, c2, j, n2)
-    ok = 1 + n1 + n2 <= p.max_size
-    return jnp.where(ok, tok, t1), jnp.where(ok, con, c1)
+    tok, con = _join(add, t1, c1, at, n1, t2, c2, j, n2)
+    return splice(t1, c1, at, end, tok, con, 0, 1 + n1 + n2, p.max_size)
+
+
+def add_term_position(p: SearchParams, t1):
+    """Where `add_term` puts a new term when `p.add_term_inside` (see `SearchParams`)."""
+    spec = p.spec
+    at = weighted_sum_position(spec, t1)
+    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
+    factor_root = jnp.any(jnp.stack([t1[0] == op[n] for n in ("mul", "div") if n in op] + [False]))
+    return jnp.where((at == 0) & factor_root, 1, at)
 
 
 def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
@@ -319,6 +336,7 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
             jnp.where(donor, c2, fresh_c),
             jnp.where(donor, j, 0),
             jnp.where(donor, e2, sizes(fresh_t)),
+            add_term_position(p, t1) if p.add_term_inside else 0,
         )
         options_t.append(added[0])
         options_c.append(added[1])

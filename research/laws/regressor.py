@@ -74,6 +74,7 @@ SEARCH_KEYS = (
     "max_vars",
     "linear_scaling",
     "term_weights",
+    "p_add_term",
 )
 
 
@@ -182,6 +183,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         p_hoist_mutation: float = 0.05,
         p_point_mutation: float = 0.15,
         p_point_replace: float = 0.1,
+        p_add_term: float = 0.0,
         const_range=(-2.0, 2.0),
         migration_every: int = 5,
         migrants: int = 5,
@@ -214,6 +216,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.p_hoist_mutation = p_hoist_mutation
         self.p_point_mutation = p_point_mutation
         self.p_point_replace = p_point_replace
+        self.p_add_term = p_add_term
         self.const_range = const_range
         self.migration_every = migration_every
         self.migrants = migrants
@@ -266,6 +269,12 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 f"term_weights must be an integer >= 0 (the most additive terms whose weights "
                 f"are fitted; 0 or 1 turns the fit off), got {tw!r}"
             )
+        pa = self.p_add_term
+        if not isinstance(pa, numbers.Real) or isinstance(pa, bool) or not 0.0 <= pa <= 1.0:
+            raise ValueError(
+                f"p_add_term must be a probability in [0, 1] (the share of children that add "
+                f"a term to the weighted sum), got {pa!r}"
+            )
         if self.model_selection not in ("best", "accuracy"):
             raise ValueError(
                 f"model_selection must be 'best' or 'accuracy', got {self.model_selection!r}"
@@ -286,6 +295,10 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             p_hoist_mutation=float(self.p_hoist_mutation),
             p_point_mutation=float(self.p_point_mutation),
             p_point_replace=float(self.p_point_replace),
+            # a subtree of the other parent joins the weighted sum as a new term
+            p_add_term=float(self.p_add_term) if self.refits_terms() else 0.0,
+            add_term_donor=1.0,
+            add_term_inside=True,
             parsimony=float(self.parsimony_coefficient),
             init_max_size=min(int(self.init_max_size), int(self.maxsize)),
             max_size=int(self.maxsize),

@@ -159,6 +159,24 @@ def test_add_term_appends_a_random_term_within_the_size_limit():
                        optimize_top=2, max_size=12, init_max_size=4, p_add_term=0.1)  # fmt: skip
 
 
+def test_add_term_inside_grows_the_weighted_sum_under_a_product():
+    from research.laws import genetic as G
+
+    spec = E.Spec(("add", "mul", "div", "cos"), 3, 16)
+    names = ["a", "b", "c"]
+    parents = ["a*(b + cos(b))", "a/(b*c)", "cos(a) + b", "cos(a)"]
+    t, c = _encode(spec, [*parents, "c"], names)
+    p = G.SearchParams(spec, island_size=4, tournament_size=2, migrants=1, optimize_top=2,
+                       max_size=16, init_max_size=4, p_add_term=0.1,
+                       add_term_inside=True)  # fmt: skip
+    want = ["a*(b + c + cos(b))", "(a + c)/(b*c)", "b + c + cos(a)", "c + cos(a)"]
+    for k, expected in enumerate(want):
+        at = G.add_term_position(p, t[k])
+        nt, nc = G.add_term(p, t[k], c[k], t[4], c[4], at=at)
+        got = E.to_sympy(spec, np.asarray(nt), np.asarray(nc), names)
+        assert sp.simplify(got - sp.sympify(expected)) == 0, (parents[k], got)
+
+
 def test_conjugate_pairs_tell_the_energy_from_other_conserved_quantities():
     """Coupled oscillators conserve both normal-mode energies, so any combination scores like
     the energy on the all-pair terms; the per-pair terms of Hamilton's equations prefer the

@@ -139,6 +139,10 @@ def test_bad_settings_are_rejected_clearly():
         SymbolicRegressor(backend="julia").fit(X, y)
     with pytest.raises(ValueError, match="3 features"):
         SymbolicRegressor(**TINY).fit(X, y, ["a"])
+    with pytest.raises(ValueError, match="p_add_term must be a probability in"):
+        SymbolicRegressor(**{**TINY, "p_add_term": 1.5}).fit(X, y)
+    with pytest.raises(ValueError, match="operator probabilities must be >= 0 and sum to <= 1"):
+        SymbolicRegressor(**{**TINY, "p_add_term": 0.2}).fit(X, y)  # 0.9 + 0.2 > 1
     with pytest.raises(NotFittedError, match="not fitted"):
         SymbolicRegressor().predict(X)
 
