@@ -46,7 +46,8 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
             "max_vars": 10,  # all equations share one compiled search (at most 9 variables)
             "linear_scaling": True,
             # share of children that add a subtree of the other parent to the weighted sum
-            "p_add_term": 0.0,
+            # (19/30 symbolic with 0.1 and 300 generations, 18/30 with 0 and 100: README)
+            "p_add_term": 0.1 if not smoke else 0.0,
             "operators": list(ops),
         }
     )

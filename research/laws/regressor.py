@@ -18,9 +18,12 @@ candidate whose root is a sum of 2-6 terms, or which is such a sum times a facto
 divisor (A (t_1 + t_2 + ...), (t_1 + t_2 + ...) / B), can be rewritten with least-squares
 weights per term (linear scaling over several terms, `RegressionObjective.refine`; applied each
 generation to the 4 best and 16 random children per island, kept where the fitness
-improves). The search runs on at most `max_rows` training rows (a fixed random subset); the
-Pareto front is re-scored on all of them, after its constants are refined by Levenberg-
-Marquardt in float64 on all rows (`polish_constants`, default on).
+improves). `p_add_term` (default 0; the Feynman benchmark uses 0.1) is the share of children
+made by adding a subtree of the other parent as a new term to that sum (to the first operand
+of a product or quotient root that has no sum yet), so that sums of products grow term by
+term while the weights are fitted. The search runs on at most `max_rows` training rows (a
+fixed random subset); the Pareto front is re-scored on all of them, after its constants are
+refined by Levenberg-Marquardt in float64 on all rows (`polish_constants`, default on).
 
 It is a scikit-learn estimator (`clone`, `Pipeline`, `GridSearchCV`, `cross_val_score`,
 `check_estimator`): the constructor only stores parameters, `fit` validates them and the data
