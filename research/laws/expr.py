@@ -902,20 +902,25 @@ def splice(tokens, consts, at, old_len, new_tokens, new_consts, new_len):
     return out_t, out_c, sizes(tokens) - old_len + new_len
 
 
-def weighted_sum_position(spec: Spec, tokens: jax.Array) -> jax.Array:
+def token_is(spec: Spec, token, names) -> jax.Array:
+    """Whether `token` is one of the operators `names` (names not in the spec never match)."""
+    ids = [spec.first_op + spec.ops.index(n) for n in names if n in spec.ops]
+    return jnp.any(jnp.stack([token == i for i in ids] + [jnp.bool_(False)]))
+
+
+def weighted_sum_position(spec: Spec, tokens: jax.Array, ends=None) -> jax.Array:
     """Where the sum whose terms get weights sits in one expression `tokens [L]`: the root
     when it is `add`/`sub`; otherwise, for a `mul` root, its first or else its second child
     when that is `add`/`sub`, and for a `div` root its numerator when that is. The root (0)
     when there is no such sum: a single term, which gets no weights. Scaling a sum's terms
     under a product or over a divisor is still linear in the weights: f = A (sum_m w_m t_m)
-    = sum_m w_m (A t_m)."""
+    = sum_m w_m (A t_m). `ends`: the expression's `subtree_ends`, when already at hand."""
     L = tokens.shape[0]
-    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
 
     def is_(t, *names):
-        return jnp.any(jnp.stack([t == op[n] for n in names if n in op] + [jnp.bool_(False)]))
+        return token_is(spec, t, names)
 
-    ends = subtree_ends(spec, tokens)
+    ends = subtree_ends(spec, tokens) if ends is None else ends
     c1 = jnp.minimum(1, L - 1)
     c2 = jnp.minimum(ends[c1], L - 1)
     root_sum = is_(tokens[0], "add", "sub")

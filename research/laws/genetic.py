@@ -46,6 +46,7 @@ from research.laws.expr import (
     arities,
     sizes,
     subtree_ends,
+    token_is,
     weighted_sum_position,
 )
 
@@ -255,25 +256,23 @@ def _binary_tokens(spec: Spec) -> list[int]:
     return [spec.first_op + k for k, o in enumerate(spec.ops) if OPERATORS[o].arity == 2]
 
 
-def add_term(p: SearchParams, t1, c1, t2, c2, j=0, e2=None, at=0):
+def add_term(p: SearchParams, t1, c1, t2, c2, j=0, e2=None, at=0, ends=None):
     """The subtree of t1 at `at` (by default the whole t1) replaced by `add(that subtree,
     t2[j:e2])` (by default all of t2): a new additive term, for objectives that fit term
-    weights; `t1` unchanged when the result would exceed `max_size`."""
+    weights; `t1` unchanged when the result would exceed `max_size`. `ends`: t1's
+    `subtree_ends`, when already at hand."""
     n2 = (sizes(t2) if e2 is None else e2) - j
-    end = subtree_ends(p.spec, t1)[at]
+    end = (subtree_ends(p.spec, t1) if ends is None else ends)[at]
     n1 = end - at
     add = p.spec.first_op + p.spec.ops.index("add")
     tok, con = _join(add, t1, c1, at, n1, t2, c2, j, n2)
     return splice(t1, c1, at, end, tok, con, 0, 1 + n1 + n2, p.max_size)
 
 
-def add_term_position(p: SearchParams, t1):
+def add_term_position(p: SearchParams, t1, ends=None):
     """Where `add_term` puts a new term when `p.add_term_inside` (see `SearchParams`)."""
-    spec = p.spec
-    at = weighted_sum_position(spec, t1)
-    op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
-    factor_root = jnp.any(jnp.stack([t1[0] == op[n] for n in ("mul", "div") if n in op] + [False]))
-    return jnp.where((at == 0) & factor_root, 1, at)
+    at = weighted_sum_position(p.spec, t1, ends)
+    return jnp.where((at == 0) & token_is(p.spec, t1[0], ("mul", "div")), 1, at)
 
 
 def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
@@ -336,7 +335,8 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
             jnp.where(donor, c2, fresh_c),
             jnp.where(donor, j, 0),
             jnp.where(donor, e2, sizes(fresh_t)),
-            add_term_position(p, t1) if p.add_term_inside else 0,
+            add_term_position(p, t1, ends1) if p.add_term_inside else 0,
+            ends1,
         )
         options_t.append(added[0])
         options_c.append(added[1])

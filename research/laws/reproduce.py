@@ -148,14 +148,14 @@ def _operon_symbolic(model, eq) -> bool:
 def benchmark_equations(config) -> tuple:
     """The equations a laws/feynman run covers: `benchmark.equations` (names, in that order)
     when given, else the first `benchmark.num_equations` of the bundled table."""
-    names = list(config.benchmark.get("equations", None) or [])
-    if not names:
-        return load_equations()[: int(config.benchmark.num_equations)]
-    if isinstance(config.benchmark.equations, str):
+    names = config.benchmark.get("equations", None) or []
+    if isinstance(names, str):
         raise ConfigError(
             "benchmark.equations must be a list of equation names, e.g. "
             "--set benchmark.equations=\"['I.10.7', 'I.18.4']\""
         )
+    if not names:
+        return load_equations()[: int(config.benchmark.num_equations)]
     table = {e.name: e for e in load_equations()}
     unknown = [n for n in names if n not in table]
     if unknown:
