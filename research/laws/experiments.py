@@ -133,12 +133,22 @@ def conservation_setup(config):
 
 
 def conservation_front(params, state, md: C.MotionData) -> list[dict]:
-    """The hall of fame's Pareto front with sympy forms and the energy checks."""
+    """The hall of fame's Pareto front with sympy forms and the energy checks. A candidate
+    whose term weights, refitted on the observed states (`C.trajectory_weight_refit`), drift
+    less along them is reported with those weights (`refit`; `energy_r_search` is the |r| of
+    the search's own weights)."""
     spec = params.spec
     names = list(md.system.variables)
     rows = []
     for size in G.pareto_front(state["hof_loss"], params.max_size):
         t, c = np.asarray(state["hof_tokens"][size]), np.asarray(state["hof_consts"][size])
+        # the search's weights come from estimated derivatives; refit them on the observed
+        # states where that makes the candidate more nearly conserved along them
+        rt, rc, changed = C.trajectory_weight_refit(spec, t, c, md)
+        refit = changed and C.observed_drift(spec, rt, rc, md) < C.observed_drift(spec, t, c, md)
+        _, r_search = C.energy_found(spec, t, c, md)
+        if refit:
+            t, c = rt, rc
         found, r = C.energy_found(spec, t, c, md)
         rows.append(
             {
@@ -148,6 +158,8 @@ def conservation_front(params, state, md: C.MotionData) -> list[dict]:
                 "energy_r": r,
                 "energy_found": bool(found),
                 "drift": C.drift_along_motion(spec, t, c, md),
+                "refit": bool(refit),
+                "energy_r_search": r_search,
             }
         )
     return rows

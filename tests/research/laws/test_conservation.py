@@ -286,3 +286,40 @@ def test_each_system_has_a_config_variant_the_reproduction_runs():
         assert cfg.refine.add_term_donor == settings.get("add_term_donor", 0.0)
     with pytest.raises(ConfigError, match="unknown variant 'spring'.*double_pendulum"):
         load_config(f"{path}:spring")
+
+
+def test_trajectory_weight_refit_recovers_weights_from_states_alone():
+    """The double pendulum's energy terms with wrong weights come back as its energy from
+    the observed states (no derivatives); a structure holding two conserved quantities (the
+    coupled oscillators' mode terms) and a single term are left alone."""
+    s = C.get_system("double_pendulum")
+    md = C.simulate(s, noise=0.01, window=141, order=7)
+    spec = E.Spec(s.operators, 4, 30)
+    names = list(s.variables)
+    energy = "omega1*omega2*cos(theta1 - theta2) + 1.3*omega1**2 + 0.4*omega2**2 - 18*cos(theta1) - 9*cos(theta2)"  # noqa: E501
+    small_angle = "omega1*omega2 + 1.3*omega1**2 + 0.4*omega2**2 - 18*cos(theta1) - 9*cos(theta2)"
+    t, c = _encode(spec, [energy, small_angle, "omega1**2"], names)
+    t, c = np.asarray(t), np.asarray(c)
+    assert C.energy_found(spec, t[0], c[0], md)[1] < 0.99
+    nt, nc, changed = C.trajectory_weight_refit(spec, t[0], c[0], md)
+    assert changed
+    found, r = C.energy_found(spec, nt, nc, md)
+    assert found and r > 0.99999, r
+    f = sp.expand(E.to_sympy(spec, nt, nc, names))
+    w1, w2 = sp.Symbol("omega1"), sp.Symbol("omega2")
+    ratio = float(f.coeff(w1, 2)) / float(f.coeff(w2, 2))
+    assert ratio == pytest.approx(2.0, rel=0.01), f  # omega1**2 + omega2**2 / 2
+    assert C.observed_drift(spec, nt, nc, md) < 0.1 * C.observed_drift(spec, t[0], c[0], md)
+    # the wrong structure gets its best weights, still not the energy
+    nt, nc, changed = C.trajectory_weight_refit(spec, t[1], c[1], md)
+    assert changed and not C.energy_found(spec, nt, nc, md)[0]
+    assert not C.trajectory_weight_refit(spec, t[2], c[2], md)[2]
+    # two conserved combinations: no unique weights, nothing changed
+    s = C.get_system("coupled")
+    md = C.simulate(s, noise=0.01, window=141, order=7)
+    spec = E.Spec(("add", "sub", "mul", "square"), 4, 32)
+    modes = "(v1 + v2)**2 + (x1 + x2)**2 + (v1 - v2)**2 + (x1 - x2)**2"
+    t, c = _encode(spec, [modes], list(s.variables))
+    nt, nc, changed = C.trajectory_weight_refit(spec, np.asarray(t[0]), np.asarray(c[0]), md)
+    assert not changed
+    np.testing.assert_array_equal(nt, np.asarray(t[0]))
