@@ -158,7 +158,7 @@ class _PlainEnumerator:
 
 
 INVALID, UNSTORED = -1, -2  # memo entries: statement fails on an example / valid, not interned
-_KEY = 1 << 22  # value ids below this fit the packed integer memo key
+_KEY = 1 << 31  # value ids below this fit the packed integer memo keys (more than memory holds)
 
 
 class ValueStore:
@@ -179,7 +179,8 @@ class ValueStore:
         self.ids: dict[tuple, int] = {}
         self.columns: list[tuple] = []
         self.memo: dict[int, int] = {}
-        self._hits: dict[tuple, frozenset] = {}
+        self._hits: dict[tuple, tuple[int, int]] = {}
+        self._first: dict[tuple, int] = {}
         self.memo_limit = memo_limit
         self.executed = 0  # statements actually executed (memo misses)
         self.inputs = [self.intern(c) for c in inputs]
@@ -257,23 +258,46 @@ class ValueStore:
         map the columns `args` to the target column. Cached per argument tuple together with
         the operations already checked, so an operation is executed on `args` at most once
         and only when asked for (a restricted search never runs the inactive operations);
-        operations whose result lengths cannot match the target's are not executed."""
+        an operation is executed only when its value on the first example is the target's
+        and the result lengths it gives can be the target's."""
         key = (sig, args)
         entry = self._hits.get(key)
         checked, found = entry if entry is not None else (0, 0)
         missing = mask & ~checked
-        if missing:
+        if not missing:
+            return found & mask
+        # most operations already differ from the target on the first example, and many
+        # columns share their first value: which operations of `sig` give the target's first
+        # value is cached per first value(s), so most argument tuples execute nothing
+        cols = self.columns
+        a0 = cols[args[0]][0]
+        b0 = cols[args[1]][0] if len(args) == 2 else None
+        first_key = (sig, a0, b0)
+        agree = self._first.get(first_key)
+        if agree is None:
+            agree, want = 0, self.target_column[0]
+            for op in _GROUPS[(sig, self.target_type)]["any"]:
+                fn = op.fn if self.reference else op.fast
+                if (fn(a0) if b0 is None else fn(a0, b0)) == want:
+                    agree |= 1 << op.index
+            if len(self._first) >= self.memo_limit:
+                self._first.clear()
+            self._first[first_key] = agree
+        todo = missing & agree
+        if todo:
+            memo = self.memo
+            off = _memo_key(0, args)  # the key of (op, args) is op * _KEY**2 + off
             for op in self._candidates(sig, args):
-                if not missing >> op.index & 1:
+                if not todo >> op.index & 1:
                     continue
-                r = self.memo.get(_memo_key(op.index, args))
+                r = memo.get(op.index * _KEY2 + off)
                 if r is None or r == UNSTORED:
                     r = self.execute(op, args, store=False)
                 if r == self.target:
                     found |= 1 << op.index
-            if len(self._hits) >= self.memo_limit:
-                self._hits.clear()
-            self._hits[key] = (checked | missing, found)
+        if len(self._hits) >= self.memo_limit:
+            self._hits.clear()
+        self._hits[key] = (checked | missing, found)
         return found & mask
 
 
@@ -304,6 +328,9 @@ def _groups() -> dict[tuple, dict[str, list[Operation]]]:
 
 
 _GROUPS = _groups()
+
+
+_KEY2 = _KEY * _KEY
 
 
 def _memo_key(op: int, args: tuple[int, ...]) -> int:
@@ -475,25 +502,28 @@ class _FastEnumerator:
         r, tr = vars_[-1], types[-1]
         lists = [v for v, t in zip(vars_, types, strict=True) if t == LIST]
         ints = [v for v, t in zip(vars_, types, strict=True) if t == INT]
-        hits = 0
+        # (signature, arguments) to check; answers already cached for every operation of
+        # `mask` are read here without a call (the common case in sort-and-add's rounds)
         if tr == LIST:
             n = count[(LIST,)] + count[(INT, LIST)] * len(ints)
             n += count[(LIST, LIST)] * (2 * len(lists) - 1)
-            if count[(LIST,)]:
-                hits |= store.hits((LIST,), (r,), mask)
+            keys = [((LIST,), (r,))] if count[(LIST,)] else []
             if count[(INT, LIST)]:
-                for i in ints:
-                    hits |= store.hits((INT, LIST), (i, r), mask)
+                keys += [((INT, LIST), (i, r)) for i in ints]
             if count[(LIST, LIST)]:
-                for x in lists:
-                    hits |= store.hits((LIST, LIST), (r, x), mask)
-                    if x != r:
-                        hits |= store.hits((LIST, LIST), (x, r), mask)
+                keys += [((LIST, LIST), (r, x)) for x in lists]
+                keys += [((LIST, LIST), (x, r)) for x in lists if x != r]
         else:
             n = count[(INT, LIST)] * len(lists)
-            if count[(INT, LIST)]:
-                for x in lists:
-                    hits |= store.hits((INT, LIST), (r, x), mask)
+            keys = [((INT, LIST), (r, x)) for x in lists] if count[(INT, LIST)] else []
+        cache, hits = store._hits, 0
+        for key in keys:
+            entry = cache.get(key)
+            if entry is not None and not mask & ~entry[0]:
+                hits |= entry[1]
+            else:
+                hits |= store.hits(key[0], key[1], mask)
+        hits &= mask
         if hits:
             last_ops = self.last_ops if fresh else self.new_last_ops
             self._walk(last_ops, self._choices(True), True, fresh)
