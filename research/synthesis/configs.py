@@ -48,6 +48,9 @@ def deepcoder_config(
             "num_probes": 20,
             "prune_max_length": 2,
             "corpus_seed": 0,
+            # sets of I/O examples per training program (data.resample_examples): 1 = the
+            # corpus's own
+            "example_sets": 1,
         }
     )
     cfg.model = ml_collections.ConfigDict(

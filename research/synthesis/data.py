@@ -259,6 +259,28 @@ def build_corpus(
     return Corpus(tuple(tasks[num_test:]), tuple(tasks[:num_test]), attempts)
 
 
+def resample_examples(
+    tasks: Sequence[Task], sets: int, max_input_length: int, seed: int = 0
+) -> tuple[Task, ...]:
+    """Each task followed by `sets - 1` copies with fresh I/O examples of its program (drawn as
+    `make_examples` draws them; a copy keeps the original examples where no fresh set is
+    found). Training on several example sets per program shows the guide what a program does
+    rather than what its one set of examples happens to show, at the cost of running the
+    interpreter, not of generating new distinct programs. Deterministic in `seed`."""
+    if sets < 1:
+        raise ValueError(f"data.example_sets must be >= 1, got {sets}")
+    rng = np.random.default_rng([seed, 15485863])
+    out: list[Task] = []
+    for i, task in enumerate(tasks):
+        if task.program is None:
+            raise ValueError(f"task {i} has no program to draw fresh examples from")
+        out.append(task)
+        for _ in range(sets - 1):
+            ex = make_examples(task.program, len(task.examples), rng, max_input_length)
+            out.append(task if ex is None else dataclasses.replace(task, examples=ex))
+    return tuple(out)
+
+
 def attribute_targets(tasks: Sequence[Task]) -> np.ndarray:
     """`[n, 34]` float32 multi-hot: which functions and lambdas each task's program uses."""
     out = np.zeros((len(tasks), NUM_ATTRIBUTES), np.float32)

@@ -30,6 +30,7 @@ from research.synthesis.data import (
     attribute_targets,
     build_corpus,
     encode_tasks,
+    resample_examples,
 )
 from research.synthesis.dsl import ATTRIBUTES, NUM_ATTRIBUTES
 
@@ -118,8 +119,20 @@ class DeepCoderGuide(frontier.Experiment):
         self.optimizer = frontier.make_optimizer(config.optim.name, config.optim.learning_rate)
         self._step = frontier.optax_step(self.loss, self.optimizer)
         self._predict = jax.jit(lambda p, x: jax.nn.sigmoid(self.apply(p, x)))
-        self.train_x = encode_tasks(self.corpus.train)
-        self.train_y = attribute_targets(self.corpus.train)
+        # `data.example_sets` > 1: every training program with that many sets of examples
+        sets = int(config.data.get("example_sets", 1))
+        train = (
+            resample_examples(
+                self.corpus.train,
+                sets,
+                int(config.data.max_input_length),
+                int(config.data.corpus_seed),
+            )
+            if sets > 1
+            else self.corpus.train
+        )
+        self.train_x = encode_tasks(train)
+        self.train_y = attribute_targets(train)
         self.test_x = encode_tasks(self.corpus.test)
         self.test_y = attribute_targets(self.corpus.test)
         # AUC is defined only for attributes both present and absent among the test programs.

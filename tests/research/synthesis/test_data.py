@@ -69,3 +69,24 @@ def test_encoding():
     y = data.attribute_targets(tasks)
     assert y.shape == (4, 34) and set(np.unique(y)) <= {0.0, 1.0}
     assert np.all(y.sum(1) >= 2)
+
+
+def test_resampled_examples_are_fresh_and_consistent():
+    corpus = data.build_corpus(2, 40, 5, seed=2)
+    out = data.resample_examples(corpus.train, 4, 10, seed=0)
+    assert len(out) == 4 * len(corpus.train)
+    fresh = 0
+    for i, task in enumerate(corpus.train):
+        copies = out[4 * i : 4 * i + 4]
+        assert copies[0] is task
+        for c in copies:
+            assert c.program is task.program and c.input_types == task.input_types
+            assert len(c.examples) == len(task.examples)
+            assert all(run(c.program, x) == y for x, y in c.examples)
+        fresh += sum(c.examples != task.examples for c in copies[1:])
+    assert fresh > 0.9 * 3 * len(corpus.train)
+    again = data.resample_examples(corpus.train, 4, 10, seed=0)
+    assert [t.examples for t in again] == [t.examples for t in out]
+    assert data.resample_examples(corpus.train, 1, 10) == corpus.train
+    with pytest.raises(ValueError, match="example_sets must be >= 1"):
+        data.resample_examples(corpus.train, 0, 10)
