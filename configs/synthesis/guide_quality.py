@@ -3,7 +3,8 @@ the trained guide, on the same T = 3 test tasks.
 
 Run:      frontier reproduce synthesis/guide_quality
           frontier reproduce synthesis/guide_quality --set quality.tasks=50
-Expect:   the deepcoder_t3 corpus and guide (6000 steps; a deepcoder_t3 run can be reused with
+Expect:   the deepcoder_t3 corpus and guide (16 example sets per program, 20,000 steps,
+          about 12 min; a deepcoder_t3 run can be reused with
           --set search.guide_checkpoint=<run dir>), then 7 guides x 2 searches on 200 test
           tasks, 2 s per task and search; sort-and-add overtakes DFS once the guide's mean
           per-attribute AUC is high enough. Measured crossover and wall time: README.md.
@@ -20,10 +21,11 @@ def get_config(arg=None):
         program_length=3,
         num_train=16000,
         num_test=500,
-        steps=6000,
+        steps=20000,
         time_budget=2.0,
         genetic_tasks=0,
         genetic_budget=1.0,
+        example_sets=16,
     )
     smoke = arg == "smoke"
     cfg.quality = ml_collections.ConfigDict(

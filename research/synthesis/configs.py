@@ -19,6 +19,7 @@ def deepcoder_config(
     genetic_budget: float,
     test_length: int = 0,
     test_tasks: int = 0,
+    example_sets: int = 1,
 ) -> ml_collections.ConfigDict:
     """The guide's training run plus the `search` block the reproduction reads.
 
@@ -27,6 +28,7 @@ def deepcoder_config(
     smoke = smoke_variant(arg)
     if smoke:
         program_length, num_train, num_test, steps = 2, 256, 24, 30
+        example_sets = min(example_sets, 2)
         time_budget, genetic_tasks, genetic_budget = 0.05, 8, 0.05
         if test_length:
             test_length, test_tasks = 3, 6
@@ -50,7 +52,7 @@ def deepcoder_config(
             "corpus_seed": 0,
             # sets of I/O examples per training program (data.resample_examples): 1 = the
             # corpus's own
-            "example_sets": 1,
+            "example_sets": example_sets,
         }
     )
     cfg.model = ml_collections.ConfigDict(
