@@ -552,7 +552,9 @@ def trajectory_weight_refit(
         out = E.evaluate_jit(spec, tt.reshape(M, L), tc.reshape(M, L), jnp.asarray(x), 2048)
         return np.asarray(out, np.float64).T  # [rows, M]
 
-    along, over_box = values(md.states), values(box)
+    # one call for both row sets: one compilation per expression size, not two
+    both = values(np.concatenate([md.states, box]))
+    along, over_box = both[: len(md.states)], both[len(md.states) :]
     if not (np.all(np.isfinite(along)) and np.all(np.isfinite(over_box))):
         return tokens[0], consts[0], False
     n_traj = len(md.system.initial_states)
