@@ -38,6 +38,10 @@ TRAINED_BY = {
     "synthesis/guide_quality.py": (
         "tests/research/synthesis/test_guide.py::test_guide_quality_smoke"
     ),
+    "synthesis/deepcoder_t3.py": (
+        "tests/research/synthesis/test_guide.py::test_reproduce_smoke_through_the_cli"
+    ),
+    "synthesis/deepcoder_t5.py": "tests/research/synthesis/test_guide.py::test_reproduce_t5_smoke",
 }
 
 
