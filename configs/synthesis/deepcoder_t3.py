@@ -14,18 +14,14 @@ Expect:   corpus of 16,000 training and 500 test programs with distinct behaviou
           `--set search.guide_checkpoint=<run dir> --set search.max_tasks=200`.
 """
 
-from research.synthesis.configs import deepcoder_config
+from research.synthesis.configs import T3_GUIDE, deepcoder_config
 
 
 def get_config(arg=None):
     return deepcoder_config(
         arg,
-        program_length=3,
-        num_train=16000,
-        num_test=500,
-        steps=20000,
+        **T3_GUIDE,
         time_budget=10.0,
         genetic_budget=1.0,
         genetic_tasks=100,
-        example_sets=16,
     )

@@ -12,20 +12,16 @@ Expect:   the deepcoder_t3 corpus and guide (16 example sets per program, 20,000
 
 import ml_collections
 
-from research.synthesis.configs import deepcoder_config
+from research.synthesis.configs import T3_GUIDE, deepcoder_config
 
 
 def get_config(arg=None):
     cfg = deepcoder_config(
         arg,
-        program_length=3,
-        num_train=16000,
-        num_test=500,
-        steps=20000,
+        **T3_GUIDE,
         time_budget=2.0,
         genetic_tasks=0,
         genetic_budget=1.0,
-        example_sets=16,
     )
     smoke = arg == "smoke"
     cfg.quality = ml_collections.ConfigDict(

@@ -554,9 +554,9 @@ def trajectory_weight_refit(
 
     # one call for both row sets: one compilation per expression size, not two
     both = values(np.concatenate([md.states, box]))
-    along, over_box = both[: len(md.states)], both[len(md.states) :]
-    if not (np.all(np.isfinite(along)) and np.all(np.isfinite(over_box))):
+    if not np.all(np.isfinite(both)):
         return tokens[0], consts[0], False
+    along, over_box = np.split(both, [len(md.states)])
     n_traj = len(md.system.initial_states)
     W = sum(np.cov(p.T, bias=True) * len(p) for p in np.array_split(along, n_traj)) / len(along)
     B = np.cov(over_box.T, bias=True)
