@@ -5,9 +5,9 @@ Run:      frontier run configs/synthesis/deepcoder_t3.py
 Expect:   corpus of 16,000 training and 500 test programs with distinct behaviours (about
           2 min to generate); each training program is shown with 16 fresh sets of 5 I/O
           examples (`data.example_sets`, drawn once before training), 20,000 Adam steps
-          (about 12 min on an idle 2-core CPU); test mean per-attribute ROC AUC 0.88 (0.81
-          with the corpus's single example set and 6000 steps, where the loss had stopped
-          falling). The `search` block (10 s per task and search; genetic search 1 s on 100
+          (9 min measured on 2 cores); test mean per-attribute ROC AUC 0.88 (0.81 with the
+          corpus's single example set and 6000 steps, where the test loss had started to
+          rise). The `search` block (10 s per task and search; genetic search 1 s on 100
           tasks; sort-and-add from the 12 most probable attributes, +4 per round) is read by
           the reproduction. Measured numbers and wall time: README.md.
           Reuse a trained guide and search fewer tasks with

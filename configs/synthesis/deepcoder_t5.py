@@ -3,7 +3,7 @@ length-5 programs with DFS and sort-and-add, guided vs the frequency prior.
 
 Run:      frontier reproduce synthesis/deepcoder_t5   # guide + all searches + tables + plot
 Expect:   8000 length-4 training programs, each shown with 16 fresh sets of 5 I/O examples,
-          12,000 Adam steps (about 7 min), then 30 length-5 test programs
+          12,000 Adam steps (3.5 min measured), then 30 length-5 test programs
           with 10 s per task and search (genetic 2 s on 10 tasks); paper: guided sort-and-add
           solves 20% / 40% / 60% in 9 s / 264 s / 4,640 s, the prior 8,181 s / >1e4 / >1e4.
           Measured numbers and wall time: README.md.

@@ -4,7 +4,7 @@ the trained guide, on the same T = 3 test tasks.
 Run:      frontier reproduce synthesis/guide_quality
           frontier reproduce synthesis/guide_quality --set quality.tasks=50
 Expect:   the deepcoder_t3 corpus and guide (16 example sets per program, 20,000 steps,
-          about 12 min; a deepcoder_t3 run can be reused with
+          about 9 min; a deepcoder_t3 run can be reused with
           --set search.guide_checkpoint=<run dir>), then 7 guides x 2 searches on 200 test
           tasks, 2 s per task and search; sort-and-add overtakes DFS once the guide's mean
           per-attribute AUC is high enough. Measured crossover and wall time: README.md.
