@@ -1,6 +1,8 @@
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,36 @@ os.environ.setdefault("FRONTIER_MODULES", "toymod")
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))
 
+# One persistent XLA compilation cache for the whole test run, shared by the pytest-xdist
+# workers and the `frontier` processes the tests start (they inherit these variables): many
+# tests compile the same programs (an estimator's search, a smoke config's step), and each
+# is compiled once per run instead of once per worker and process. Set before jax is
+# imported, so it holds from the first compilation; removed when the run ends.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+XLA_CACHE = Path(tempfile.gettempdir()) / f"frontier-test-xla-cache-{_RUN}"
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(XLA_CACHE)
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
+
+
+# Tests compile far more than they run: LLVM's optimisation level 0 halves the compile time of
+# the larger programs (a symbolic-regression fit: 28 s -> 17 s) and leaves the arithmetic
+# as it is (no fast-math either way). The `frontier` processes the tests start get the same.
+TEST_XLA_FLAGS = "--xla_backend_optimization_level=0"
+if TEST_XLA_FLAGS not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{TEST_XLA_FLAGS} {os.environ.get('XLA_FLAGS', '')}".strip()
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):  # the controller, after all workers
+        shutil.rmtree(XLA_CACHE, ignore_errors=True)
+
 
 def frontier_env(**extra) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(FIXTURES), env.get("PYTHONPATH", "")])
     env["FRONTIER_MODULES"] = "toymod"
-    env.pop("XLA_FLAGS", None)
+    env["XLA_FLAGS"] = f"{TEST_XLA_FLAGS} {extra.pop('XLA_FLAGS', '')}".strip()
     env.update(extra)
     return env
 

@@ -755,12 +755,14 @@ def to_string(spec: Spec, tokens, consts, names=None) -> str:
 # Additive terms (for fitting term weights)
 
 
-def additive_terms(spec: Spec, tokens: jax.Array, max_terms: int):
+def additive_terms(spec: Spec, tokens: jax.Array, max_terms: int, keep_constants=False):
     """The top-level additive terms of one expression `tokens [L]`: the subtrees hanging off
     the chain of `add` / `sub` nodes at the root, each with a constant factor stripped
     (`mul(C, t)` and `mul(t, C)` give t). Returns `(start [M], length [M], valid [M], ok)`:
     term bodies are `tokens[start : start + length]`; `ok` is False when the expression has
-    more than `max_terms` terms. A root that is not `add`/`sub` is one term."""
+    more than `max_terms` terms. A root that is not `add`/`sub` is one term. A bare constant
+    term is not valid unless `keep_constants` (a constant offset of the whole expression
+    changes nothing that is fitted; inside a product, quotient or radical it does)."""
     L = tokens.shape[0]
     ends = subtree_ends(spec, tokens)
     op = {n: spec.first_op + k for k, n in enumerate(spec.ops)}
@@ -800,7 +802,8 @@ def additive_terms(spec: Spec, tokens: jax.Array, max_terms: int):
     start = jnp.where(const_first, starts + 2, jnp.where(const_second, starts + 1, starts))
     stop = jnp.where(const_second, second, stops)
     # a bare constant term is dropped (a constant offset does not change what is conserved)
-    valid = valid & ~((stop - start == 1) & (tokens[jnp.minimum(start, L - 1)] == CONST))
+    bare = (stop - start == 1) & (tokens[jnp.minimum(start, L - 1)] == CONST)
+    valid = valid & (~bare | keep_constants)
     return start, stop - start, valid, count <= max_terms
 
 
@@ -855,11 +858,12 @@ def weighted_sum(spec: Spec, tokens, consts, start, length, keep, w, lead):
     return jax.vmap(build)(start, length, keep, w, order, lead, n_keep, tokens, consts)
 
 
-def term_segments(spec: Spec, tokens, consts, max_terms: int):
+def term_segments(spec: Spec, tokens, consts, max_terms: int, keep_constants=False):
     """The additive terms of each expression `tokens, consts [K, L]` (`additive_terms`) and
     their bodies as expressions: `(terms, tt, tc)` with `tt, tc [K, max_terms, L]`; slots
-    without a term hold a lone constant 0."""
-    terms = jax.vmap(lambda t: additive_terms(spec, t, max_terms))(tokens)
+    without a term hold a lone constant 0. `keep_constants`: a bool or a bool per row."""
+    keep = jnp.broadcast_to(jnp.asarray(keep_constants, bool), tokens.shape[:1])
+    terms = jax.vmap(lambda t, k: additive_terms(spec, t, max_terms, k))(tokens, keep)
     start, length, valid, _ = terms
     tt, tc = jax.vmap(jax.vmap(take_segment, (None, None, 0, 0)))(tokens, consts, start, length)
     tt = jnp.where(valid[..., None], tt, jnp.zeros_like(tt).at[..., 0].set(CONST))
@@ -947,7 +951,8 @@ def inner_term_segments(spec: Spec, tokens, consts, max_terms: int):
     ends = jax.vmap(lambda t: subtree_ends(spec, t))(tokens)
     sum_len = jnp.take_along_axis(ends, at[:, None], 1)[:, 0] - at
     sum_t, sum_c = jax.vmap(take_segment)(tokens, consts, at, sum_len)
-    terms, tt, tc = term_segments(spec, sum_t, sum_c, max_terms)
+    # a constant term of a sum under a product or over a divisor is weighted like the others
+    terms, tt, tc = term_segments(spec, sum_t, sum_c, max_terms, keep_constants=at > 0)
     one = jax.vmap(splice, (None, None, None, None, 0, 0, 0))
     ft, fc, _ = jax.vmap(one)(tokens, consts, at, sum_len, tt, tc, sizes(tt))
     return at, sum_len, sum_t, sum_c, terms, ft, fc
@@ -966,3 +971,45 @@ def apply_inner_term_weights(spec: Spec, tokens, consts, inner, w, live, spread)
         jnp.where(changed[:, None], nc, consts),
         changed,
     )
+
+
+# `power_sum_position` kinds: how a sum S enters the expression f, with P the rest of it
+POWER_NONE, POWER_HALF, POWER_INVERSE, POWER_INVERSE_HALF = 0, 1, 2, 3
+
+
+def power_sum_position(spec: Spec, tokens: jax.Array, ends=None):
+    """A sum S in one expression `tokens [L]` that enters it as f = P sqrt(S), P / S or
+    P / sqrt(S), with P a subtree, its reciprocal or 1 (so weights on S's terms are
+    fitted by least squares on f^2 / P^2 = S, f S = P or f^2 S = P^2, which are linear in
+    them). Returns `(at, kind, p_at, p_kind)`: S's position, one of the `POWER_*` kinds
+    (`POWER_NONE`: no such sum), P's position and how P is made from the subtree there (0:
+    P = 1, 1: P is the subtree, 2: P is its reciprocal). Checked in this order: a `div`
+    root's divisor S or sqrt(S) (P the numerator), its numerator sqrt(S) (P = 1 / divisor),
+    a `sqrt` root over S, a `mul` root's factor sqrt(S) (P the other factor)."""
+    L = tokens.shape[0]
+    ends = subtree_ends(spec, tokens) if ends is None else ends
+    c1 = jnp.minimum(1, L - 1)
+    c2 = jnp.minimum(ends[c1], L - 1)
+
+    def is_(i, *names):
+        return token_is(spec, tokens[jnp.minimum(i, L - 1)], names)
+
+    def radical(i):  # sqrt over a sum at position i
+        return is_(i, "sqrt") & is_(i + 1, "add", "sub")
+
+    div_root, mul_root, sqrt_root = is_(0, "div"), is_(0, "mul"), is_(0, "sqrt")
+    cases = [  # (condition, at, kind, p_at, p_kind)
+        (div_root & is_(c2, "add", "sub"), c2, POWER_INVERSE, c1, 1),
+        (div_root & radical(c2), c2 + 1, POWER_INVERSE_HALF, c1, 1),
+        (div_root & radical(c1), c1 + 1, POWER_HALF, c2, 2),
+        (sqrt_root & is_(c1, "add", "sub"), c1, POWER_HALF, 0, 0),
+        (mul_root & radical(c1), c1 + 1, POWER_HALF, c2, 1),
+        (mul_root & radical(c2), c2 + 1, POWER_HALF, c1, 1),
+    ]
+    at, kind, p_at, p_kind = jnp.int32(0), jnp.int32(POWER_NONE), jnp.int32(0), jnp.int32(0)
+    for cond, a, k, pa, pk in reversed(cases):  # the first case that holds wins
+        at = jnp.where(cond, a, at)
+        kind = jnp.where(cond, k, kind)
+        p_at = jnp.where(cond, pa, p_at)
+        p_kind = jnp.where(cond, pk, p_kind)
+    return at.astype(jnp.int32), kind, p_at.astype(jnp.int32), p_kind

@@ -72,7 +72,9 @@ class SearchParams:
     # terms the regression objective weights (`expr.weighted_sum_position`: the root sum, or a
     # sum that is a factor of a product root or the numerator of a division root), so that
     # A (t_1 + t_2) grows into A (t_1 + t_2 + t_3) (a root that is not such a sum: added at
-    # the root's first operand of a product or quotient, else at the root)
+    # the root's first operand of a product or quotient, else at the root); half of the
+    # quotient roots' new terms go to the divisor (under its square root, if it is one), and
+    # a square root's to its radicand (`add_term_position`)
     add_term_inside: bool = False
     p_wrap: float = 0.0
     parsimony: float = 1e-3
@@ -269,10 +271,19 @@ def add_term(p: SearchParams, t1, c1, t2, c2, j=0, e2=None, at=0, ends=None):
     return splice(t1, c1, at, end, tok, con, 0, 1 + n1 + n2, p.max_size)
 
 
-def add_term_position(p: SearchParams, t1, ends=None):
-    """Where `add_term` puts a new term when `p.add_term_inside` (see `SearchParams`)."""
+def add_term_position(p: SearchParams, t1, ends=None, u=1.0):
+    """Where `add_term` puts a new term when `p.add_term_inside` (see `SearchParams`). For a
+    quotient root, with probability 1/2 (the uniform `u` < 0.5) the divisor instead, or the
+    sum under it when it is a square root; for a square root, the sum under it: the sums whose
+    weights `RegressionObjective.refine` fits there (`expr.power_sum_position`)."""
+    L = t1.shape[0]
+    ends = subtree_ends(p.spec, t1) if ends is None else ends
     at = weighted_sum_position(p.spec, t1, ends)
-    return jnp.where((at == 0) & token_is(p.spec, t1[0], ("mul", "div")), 1, at)
+    at = jnp.where((at == 0) & token_is(p.spec, t1[0], ("mul", "div")), 1, at)
+    c2 = jnp.minimum(ends[1], L - 1)
+    divisor = jnp.where(token_is(p.spec, t1[c2], ("sqrt",)), c2 + 1, c2)
+    at = jnp.where(token_is(p.spec, t1[0], ("div",)) & (u < 0.5), divisor, at)
+    return jnp.where(token_is(p.spec, t1[0], ("sqrt",)), 1, at).astype(jnp.int32)
 
 
 def wrap(p: SearchParams, t1, c1, i, e1, t2, c2, j, e2, u):
@@ -335,7 +346,8 @@ def _offspring(p: SearchParams, u, tokens, consts, fitness, fresh_t, fresh_c, nu
             jnp.where(donor, c2, fresh_c),
             jnp.where(donor, j, 0),
             jnp.where(donor, e2, sizes(fresh_t)),
-            add_term_position(p, t1, ends1) if p.add_term_inside else 0,
+            # r[0] (the crossover's subtree) is free in this branch
+            add_term_position(p, t1, ends1, r[0]) if p.add_term_inside else 0,
             ends1,
         )
         options_t.append(added[0])

@@ -99,19 +99,42 @@ class RegressionObjective:
         linearly scaled error, i.e. linear scaling over several terms. The sum is the root,
         or one directly under a `mul` root or over a `div` root's divisor (A (sum_m t_m) or
         (sum_m t_m) / B: still linear in the w, with features A t_m or t_m / B; see
-        `expr.weighted_sum_position`). Only with `linear_scaling` (the overall scale and
-        offset stay the scaling's)."""
+        `expr.weighted_sum_position`). A sum that enters as P sqrt(S), P / S or P / sqrt(S)
+        (`expr.power_sum_position`: e.g. (u + v) / (1 + u v), m / sqrt(1 - v^2),
+        sqrt(a^2 + b^2 - a b cos t)) gets weights from the least-squares fit of an equation
+        that is linear in them (`_refine_power`); where both apply, the better result is
+        returned. Only with `linear_scaling` (the overall scale and offset stay the
+        scaling's)."""
         K, L = tokens.shape
         M = self.max_terms
         if M < 2 or not self.linear_scaling or not {"add", "mul"} <= set(self.spec.ops):
             return tokens, consts, jnp.zeros(K, bool)
+        lin_t, lin_c, lin_changed = self._refine_linear(tokens, consts, data)
+        pow_t, pow_c, pow_changed = self._refine_power(tokens, consts, data)
+        # the better of the two where both apply (e.g. (sum) / (sum): over generations the
+        # numerator's and the divisor's weights are fitted in turn)
+        lin_loss, pow_loss = self(lin_t, lin_c, data), self(pow_t, pow_c, data)
+        use_pow = pow_changed & ~(lin_changed & ~(pow_loss < lin_loss))
+        return (
+            jnp.where(use_pow[:, None], pow_t, lin_t),
+            jnp.where(use_pow[:, None], pow_c, lin_c),
+            lin_changed | use_pow,
+        )
+
+    def _rows(self, data, R):
+        real = data["weight"] > 0 if "weight" in data else jnp.ones(R, bool)
+        return real, jnp.maximum(jnp.sum(real), 1)
+
+    def _refine_linear(self, tokens, consts, data):
+        """Weights on the terms of the sum at `expr.weighted_sum_position` (see `refine`)."""
+        K, L = tokens.shape
+        M = self.max_terms
         inner = E.inner_term_segments(self.spec, tokens, consts, M)
         terms, tt, tc = inner[4], inner[5], inner[6]  # tt, tc [K, M, L]: one feature per term
         valid = terms[2]
         v = E.evaluate(self.spec, tt.reshape(K * M, L), tc.reshape(K * M, L), data["x"], self.chunk)
         v = v.reshape(K, M, -1)
-        real = data["weight"] > 0 if "weight" in data else jnp.ones(v.shape[-1], bool)
-        count = jnp.maximum(jnp.sum(real), 1)
+        real, count = self._rows(data, v.shape[-1])
         v = jnp.where(real, v, 0.0)
         finite = jnp.all(jnp.isfinite(v), -1) & valid
         v = jnp.where(finite[..., None], v, 0.0)
@@ -132,6 +155,58 @@ class RegressionObjective:
         w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
         spread = jnp.sqrt(jnp.maximum(diag, 0.0))
         return E.apply_inner_term_weights(self.spec, tokens, consts, inner, w, live, spread)
+
+    def _refine_power(self, tokens, consts, data):
+        """Weights on the terms of a sum S that enters the expression as P sqrt(S), P / S or
+        P / sqrt(S) (`expr.power_sum_position`), by least squares on the equation that is
+        linear in them: y^2 = P^2 S, y S = P or y^2 S = P^2 for the target y (the overall
+        scale is the linear scaling's and drops out; an offset is not modelled: the fit is a
+        starting point, kept only where the loss improves)."""
+        K, L = tokens.shape
+        M = self.max_terms
+        spec, x = self.spec, data["x"]
+        at, kind, p_at, p_kind = jax.vmap(lambda t: E.power_sum_position(spec, t))(tokens)
+        ends = jax.vmap(lambda t: E.subtree_ends(spec, t))(tokens)
+
+        def subtree(i):
+            n = jnp.take_along_axis(ends, i[:, None], 1)[:, 0] - i
+            return n, *jax.vmap(E.take_segment)(tokens, consts, i, n)
+
+        sum_len, sum_t, sum_c = subtree(at)
+        terms, tt, tc = E.term_segments(spec, sum_t, sum_c, M, keep_constants=True)
+        s = E.evaluate(spec, tt.reshape(K * M, L), tc.reshape(K * M, L), x, self.chunk)
+        s = s.reshape(K, M, -1)
+        _, pt, pc = subtree(p_at)
+        pv = E.evaluate(spec, pt, pc, x, self.chunk)
+        pv = jnp.where(p_kind[:, None] == 0, 1.0, jnp.where(p_kind[:, None] == 2, 1.0 / pv, pv))
+        y = data["y"][None, :]
+        half = (kind == E.POWER_HALF)[:, None]
+        inverse = (kind == E.POWER_INVERSE)[:, None]
+        # minimise sum_r (alpha_r sum_m w_m s_m(r) - beta_r)^2 over the real rows
+        alpha = jnp.where(half, pv**2, jnp.where(inverse, y, y**2))
+        beta = jnp.where(half, y**2, jnp.where(inverse, pv, pv**2))
+        real, _ = self._rows(data, s.shape[-1])
+        phi = jnp.where(real, alpha[:, None, :] * s, 0.0)
+        beta = jnp.where(real, beta, 0.0)
+        finite = jnp.all(jnp.isfinite(phi), -1) & terms[2]
+        phi = jnp.where(finite[..., None], phi, 0.0)
+        ok = (kind != E.POWER_NONE) & jnp.all(jnp.isfinite(beta), -1)
+        beta = jnp.where(ok[:, None], beta, 0.0)
+        G_ = jnp.einsum("kmr,knr->kmn", phi, phi)
+        diag = jnp.diagonal(G_, axis1=1, axis2=2)
+        scale = jnp.maximum(jnp.max(diag, -1), 1e-30)
+        live = finite & (diag > 1e-9 * scale[:, None]) & ok[:, None]
+        both = live[:, :, None] & live[:, None, :]
+        G_ = (
+            jnp.where(both, G_, 0.0)
+            + jnp.eye(M) * jnp.where(live, 1e-7, 1.0)[..., None] * scale[:, None, None]
+        )
+        rhs = jnp.where(live, jnp.einsum("kmr,kr->km", phi, beta), 0.0)
+        w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
+        spread = jnp.sqrt(jnp.maximum(diag, 0.0))
+        inner = (at, sum_len, sum_t, sum_c, terms, None, None)
+        nt, nc, changed = E.apply_inner_term_weights(spec, tokens, consts, inner, w, live, spread)
+        return nt, nc, changed & ok
 
     def __hash__(self):
         return hash(self._key())

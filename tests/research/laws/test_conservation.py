@@ -1,5 +1,7 @@
 """Simulated motion, numerical derivatives, the derivative-ratio fitness and its guards."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -174,6 +176,17 @@ def test_add_term_inside_grows_the_weighted_sum_under_a_product():
         at = G.add_term_position(p, t[k])
         nt, nc = G.add_term(p, t[k], c[k], t[4], c[4], at=at)
         got = E.to_sympy(spec, np.asarray(nt), np.asarray(nc), names)
+        assert sp.simplify(got - sp.sympify(expected)) == 0, (parents[k], got)
+    # u < 0.5: a quotient's divisor, or the sum under its square root; a root's radicand
+    spec = E.Spec(("add", "mul", "div", "sqrt"), 3, 16)
+    parents = ["a/(b*c)", "a/sqrt(b + 1)", "sqrt(a*b)", "a/(b*c)"]
+    t, c = _encode(spec, [*parents, "c"], names)
+    p = dataclasses.replace(p, spec=spec)
+    want = ["a/(b*c + c)", "a/sqrt(b + c + 1)", "sqrt(a*b + c)", "(a + c)/(b*c)"]
+    for k, (expected, u) in enumerate(zip(want, [0.2, 0.2, 0.7, 0.7], strict=True)):
+        at = G.add_term_position(p, t[k], u=u)
+        nt, nc = G.add_term(p, t[k], c[k], t[4], c[4], at=at)
+        got = sp.nsimplify(E.to_sympy(spec, np.asarray(nt), np.asarray(nc), names))
         assert sp.simplify(got - sp.sympify(expected)) == 0, (parents[k], got)
 
 

@@ -75,20 +75,7 @@ def test_same_seed_same_result_other_seed_other_search(fitted):
     assert not np.array_equal(other.state_["tokens"], model.state_["tokens"])
 
 
-@pytest.fixture
-def compile_cache(tmp_path):
-    """A persistent compilation cache for one test: the loop compiles its step once per run,
-    and these runs compile the same program."""
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
-    old = [getattr(jax.config, n) for n in names]
-    jax.config.update(names[0], str(tmp_path / "xla_cache"))
-    jax.config.update(names[1], 0.0)
-    yield
-    for n, v in zip(names, old, strict=True):
-        jax.config.update(n, v)
-
-
-def test_search_resumes_through_the_loop(tmp_path, compile_cache):
+def test_search_resumes_through_the_loop(tmp_path):
     """Interrupted after 2 generations and resumed to 4: the same state as 4 uninterrupted."""
     X, y = _data(120)
     est = SymbolicRegressor(**{**TINY, "generations": 4}, random_state=0)
@@ -249,3 +236,48 @@ def test_term_weights_reach_a_sum_under_a_product_or_over_a_divisor():
     st, sc, size = E.splice(t[0], k[0], at, n, seg_t, seg_c, n)
     np.testing.assert_array_equal(np.asarray(st), np.asarray(t[0]))
     assert int(size) == int(E.sizes(t[0]))
+
+
+def test_term_weights_reach_a_sum_under_a_divisor_or_a_square_root():
+    """(sum) / (sum), P / sqrt(sum), sqrt(sum), P sqrt(sum): the weights of the sum's terms
+    (a constant term included) come from the linear equation f S = P, f^2 S = P^2 or
+    f^2 = P^2 S, exactly when the structure is right."""
+    import jax.numpy as jnp
+    import sympy as sp
+
+    from research.laws import expr as E
+    from research.laws.regressor import RegressionObjective
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.5, 2.5, (400, 3)).astype(np.float32)
+    a, b, c = x.T
+    spec = E.Spec(("add", "sub", "mul", "div", "sqrt", "cos"), 3, 30)
+    names = ["a", "b", "c"]
+    cases = [  # (candidate structure, target with other weights in the sum, kind)
+        ("(a + b)/(a*b + 1)", (a + b) / (1.0 + a * b / 9.0), E.POWER_INVERSE),
+        ("a/sqrt(10 - b**2)", a / np.sqrt(9.0 - b**2 / 2.0), E.POWER_INVERSE_HALF),
+        (
+            "sqrt(a**2 + b**2 + a*b*cos(c))",
+            np.sqrt(a**2 + b**2 - 2.0 * a * b * np.cos(c)),
+            E.POWER_HALF,
+        ),
+        ("c*sqrt(a + b)", c * np.sqrt(a + 0.25 * b), E.POWER_HALF),
+        ("a*b", a * b * 2.0, E.POWER_NONE),  # no such sum: unchanged
+    ]
+    enc = [E.from_sympy(spec, sp.sympify(e), names) for e, _, _ in cases]
+    t = jnp.asarray(np.stack([e[0] for e in enc]))
+    k = jnp.asarray(np.stack([e[1] for e in enc]))
+    kinds = [int(E.power_sum_position(spec, t[i])[1]) for i in range(len(cases))]
+    assert kinds == [kind for _, _, kind in cases]
+    obj = RegressionObjective(spec, max_terms=6)
+    refine, loss = jax.jit(obj.refine), jax.jit(obj)
+    for i, (expr, y, kind) in enumerate(cases):
+        data = {"x": jnp.asarray(x), "y": jnp.asarray(y, jnp.float32)}
+        before = float(np.asarray(loss(t, k, data))[i])
+        nt, nc, changed = refine(t, k, data)
+        after = float(np.asarray(loss(nt, nc, data))[i])
+        if kind != E.POWER_NONE:
+            assert before > 1e-4 and bool(changed[i]) and after < 1e-9, (expr, before, after)
+        else:
+            assert before < 1e-9 and not bool(changed[i])
+            np.testing.assert_array_equal(np.asarray(nt[i]), np.asarray(t[i]))

@@ -18,21 +18,6 @@ from research.rl import agents, envs, policies
 from research.rl.reproduce import reproduce_acrobot, reproduce_cartpole
 from tests.conftest import ROOT, frontier_env
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compile_cache(tmp_path_factory):
-    """A persistent compilation cache for this file: the longer PPO and DQN runs below use the
-    smoke variants' shapes, so they reuse the programs the smoke runs compiled."""
-    cache = tmp_path_factory.mktemp("xla_cache")
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
-    old = [getattr(jax.config, n) for n in names]
-    jax.config.update(names[0], str(cache))
-    jax.config.update(names[1], 0.0)
-    yield cache
-    for n, v in zip(names, old, strict=True):
-        jax.config.update(n, v)
-
-
 PPO = "configs/rl/cartpole_ppo.py:smoke"
 DQN = "configs/rl/cartpole_dqn.py:smoke"
 QUANTUM = "configs/rl/cartpole_quantum.py:smoke"
@@ -211,7 +196,7 @@ DQN_SETS = ["train.steps=300", "train.log_every=10", "train.eval_every=300",
             "train.checkpoint_every=25"]  # fmt: skip
 
 
-def test_dqn_kill_and_resume_equals_uninterrupted(tmp_path, compile_cache):
+def test_dqn_kill_and_resume_equals_uninterrupted(tmp_path):
     full = run_config(DQN, tmp_path / "full", DQN_SETS, progress=False)
     work = tmp_path / "killed"
     args = ["run", DQN, "--workdir", str(work), "--no-progress"]
@@ -219,10 +204,7 @@ def test_dqn_kill_and_resume_equals_uninterrupted(tmp_path, compile_cache):
     proc = subprocess.Popen(
         [sys.executable, "-m", "frontier.cli", *args],
         cwd=ROOT,
-        env=frontier_env(
-            JAX_COMPILATION_CACHE_DIR=str(compile_cache),
-            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-        ),
+        env=frontier_env(),  # with the run's compilation cache (tests/conftest.py)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
