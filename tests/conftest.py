@@ -31,7 +31,8 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 # Tests compile far more than they run: LLVM's optimisation level 0 halves the compile time of
 # the larger programs (a symbolic-regression fit: 28 s -> 17 s) and leaves the arithmetic
 # as it is (no fast-math either way). The `frontier` processes the tests start get the same.
-TEST_XLA_FLAGS = "--xla_backend_optimization_level=0"
+# FRONTIER_TEST_XLA_FLAGS replaces these flags (empty: XLA's defaults).
+TEST_XLA_FLAGS = os.environ.get("FRONTIER_TEST_XLA_FLAGS", "--xla_backend_optimization_level=0")
 if TEST_XLA_FLAGS not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{TEST_XLA_FLAGS} {os.environ.get('XLA_FLAGS', '')}".strip()
 
