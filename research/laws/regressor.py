@@ -16,7 +16,9 @@ The loss is the normalised mean squared error (MSE / var(y)); with `linear_scali
 fit y ~ a + b g, and the exported model is a + b g. With `term_weights` (default 6), a
 candidate whose root is a sum of 2-6 terms, or which is such a sum times a factor or over a
 divisor (A (t_1 + t_2 + ...), (t_1 + t_2 + ...) / B), can be rewritten with least-squares
-weights per term (linear scaling over several terms, `RegressionObjective.refine`; applied each
+weights per term (linear scaling over several terms, `RegressionObjective.refine`; a sum
+under a divisor or a square root, P / S, P / sqrt(S), P sqrt(S), gets weights from a least-
+squares fit of y S = P, y^2 S = P^2 or y^2 = P^2 S, which are linear in them; applied each
 generation to the 4 best and 16 random children per island, kept where the fitness
 improves). `p_add_term` (default 0; the Feynman benchmark uses 0.1) is the share of children
 made by adding a subtree of the other parent as a new term to that sum (to the first operand
