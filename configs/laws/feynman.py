@@ -7,8 +7,9 @@ Expect:   population 1000 (4 islands), 300 generations, 1,000 training rows, max
           p_add_term 0.1; gplearn and Operon get the same wall time per equation. All 30,
           ours alone (--set benchmark.gplearn=False --set benchmark.operon=False): 19/30
           symbolic, 22/30 accuracy solutions, 35 min on 2 cores (53-111 s per equation, the
-          first including the one-off compilation; 2026-12-07). Earlier runs on the first 12 with gplearn
-          and Operon at the same wall time: symbolic ours 6, gplearn 2, Operon 8 (README.md).
+          first including the one-off compilation; 2026-12-07). Earlier runs on the first 12
+          with gplearn and Operon at the same wall time: symbolic ours 6, gplearn 2, Operon 8
+          (README.md).
           Run chosen equations with --set "benchmark.equations=['I.13.4', 'I.39.11']".
 """
 
