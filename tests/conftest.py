@@ -21,8 +21,8 @@ if str(FIXTURES) not in sys.path:
 # tests compile the same programs (an estimator's search, a smoke config's step), and each
 # is compiled once per run instead of once per worker and process. Set before jax is
 # imported, so it holds from the first compilation; removed when the run ends.
-_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-XLA_CACHE = Path(tempfile.gettempdir()) / f"frontier-test-xla-cache-{_RUN}"
+# (The workers inherit the controller's environment, so the controller's pid names the run.)
+XLA_CACHE = Path(tempfile.gettempdir()) / f"frontier-test-xla-cache-{os.getpid()}"
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(XLA_CACHE)
     os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"

@@ -822,6 +822,13 @@ def take_segment(tokens, consts, start, length):
     return jnp.where(inside, tokens[src], PAD), jnp.where(inside, consts[src], 0.0)
 
 
+def subtrees(tokens, consts, at, ends):
+    """The subtree at `at [K]` of each expression `tokens, consts [K, L]` (`ends`: their
+    `subtree_ends`) as an expression of its own: `(length [K], tokens [K, L], consts [K, L])`."""
+    length = jnp.take_along_axis(ends, at[:, None], 1)[:, 0] - at
+    return length, *jax.vmap(take_segment)(tokens, consts, at, length)
+
+
 def weighted_sum(spec: Spec, tokens, consts, start, length, keep, w, lead):
     """Rebuild expressions `tokens, consts [K, L]` as weighted sums of their terms.
 
@@ -955,8 +962,7 @@ def inner_term_segments(spec: Spec, tokens, consts, max_terms: int):
     (`ft, fc [K, max_terms, L]`: the term's feature for a least-squares fit of the weights)."""
     at = jax.vmap(lambda t: weighted_sum_position(spec, t))(tokens)
     ends = jax.vmap(lambda t: subtree_ends(spec, t))(tokens)
-    sum_len = jnp.take_along_axis(ends, at[:, None], 1)[:, 0] - at
-    sum_t, sum_c = jax.vmap(take_segment)(tokens, consts, at, sum_len)
+    sum_len, sum_t, sum_c = subtrees(tokens, consts, at, ends)
     # a constant term of a sum under a product or over a divisor is weighted like the others
     terms, tt, tc = term_segments(spec, sum_t, sum_c, max_terms, keep_constants=at > 0)
     one = jax.vmap(splice, (None, None, None, None, 0, 0, 0))

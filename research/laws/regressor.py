@@ -143,19 +143,7 @@ class RegressionObjective:
         vc = jnp.where(real, v - jnp.sum(v, -1, keepdims=True) / count, 0.0)
         y = data["y"]
         yc = jnp.where(real, y - jnp.sum(jnp.where(real, y, 0.0)) / count, 0.0)
-        G_ = jnp.einsum("kmr,knr->kmn", vc, vc)
-        diag = jnp.diagonal(G_, axis1=1, axis2=2)
-        scale = jnp.maximum(jnp.max(diag, -1), 1e-30)
-        live = finite & (diag > 1e-9 * scale[:, None])
-        both = live[:, :, None] & live[:, None, :]
-        eye = jnp.eye(M)
-        G_ = (
-            jnp.where(both, G_, 0.0)
-            + eye * jnp.where(live, 1e-9, 1.0)[..., None] * scale[:, None, None]
-        )
-        rhs = jnp.where(live, jnp.einsum("kmr,r->km", vc, yc), 0.0)
-        w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
-        spread = jnp.sqrt(jnp.maximum(diag, 0.0))
+        w, live, spread = _ridge_weights(vc, jnp.broadcast_to(yc, (K, yc.shape[0])), finite, 1e-9)
         return E.apply_inner_term_weights(self.spec, tokens, consts, inner, w, live, spread)
 
     def _refine_power(self, tokens, consts, data):
@@ -169,16 +157,11 @@ class RegressionObjective:
         spec, x = self.spec, data["x"]
         at, kind, p_at, p_kind = jax.vmap(lambda t: E.power_sum_position(spec, t))(tokens)
         ends = jax.vmap(lambda t: E.subtree_ends(spec, t))(tokens)
-
-        def subtree(i):
-            n = jnp.take_along_axis(ends, i[:, None], 1)[:, 0] - i
-            return n, *jax.vmap(E.take_segment)(tokens, consts, i, n)
-
-        sum_len, sum_t, sum_c = subtree(at)
+        sum_len, sum_t, sum_c = E.subtrees(tokens, consts, at, ends)
         terms, tt, tc = E.term_segments(spec, sum_t, sum_c, M, keep_constants=True)
         s = E.evaluate(spec, tt.reshape(K * M, L), tc.reshape(K * M, L), x, self.chunk)
         s = s.reshape(K, M, -1)
-        _, pt, pc = subtree(p_at)
+        _, pt, pc = E.subtrees(tokens, consts, p_at, ends)
         pv = E.evaluate(spec, pt, pc, x, self.chunk)
         pv = jnp.where(p_kind[:, None] == 0, 1.0, jnp.where(p_kind[:, None] == 2, 1.0 / pv, pv))
         y = data["y"][None, :]
@@ -194,18 +177,7 @@ class RegressionObjective:
         phi = jnp.where(finite[..., None], phi, 0.0)
         ok = (kind != E.POWER_NONE) & jnp.all(jnp.isfinite(beta), -1)
         beta = jnp.where(ok[:, None], beta, 0.0)
-        G_ = jnp.einsum("kmr,knr->kmn", phi, phi)
-        diag = jnp.diagonal(G_, axis1=1, axis2=2)
-        scale = jnp.maximum(jnp.max(diag, -1), 1e-30)
-        live = finite & (diag > 1e-9 * scale[:, None]) & ok[:, None]
-        both = live[:, :, None] & live[:, None, :]
-        G_ = (
-            jnp.where(both, G_, 0.0)
-            + jnp.eye(M) * jnp.where(live, 1e-7, 1.0)[..., None] * scale[:, None, None]
-        )
-        rhs = jnp.where(live, jnp.einsum("kmr,kr->km", phi, beta), 0.0)
-        w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
-        spread = jnp.sqrt(jnp.maximum(diag, 0.0))
+        w, live, spread = _ridge_weights(phi, beta, finite & ok[:, None], 1e-7)
         inner = (at, sum_len, sum_t, sum_c, terms, None, None)
         nt, nc, changed = E.apply_inner_term_weights(spec, tokens, consts, inner, w, live, spread)
         return nt, nc, changed & ok
@@ -241,6 +213,27 @@ class RegressionObjective:
         else:
             resid = y - out
         return mean(resid**2) / var_y
+
+
+def _ridge_weights(phi, target, usable, ridge: float):
+    """Weights `w [K, M]` that minimise |sum_m w_m phi_m - target|^2 for each k, over the
+    features `phi [K, M, R]` that are `usable [K, M]` and not negligible (diagonal above 1e-9
+    of the largest); the others get weight 0. `ridge` (relative to the largest diagonal)
+    keeps nearly collinear features solvable. Returns `(w, live [K, M], spread [K, M])`,
+    spread being each feature's norm."""
+    M = phi.shape[1]
+    G_ = jnp.einsum("kmr,knr->kmn", phi, phi)
+    diag = jnp.diagonal(G_, axis1=1, axis2=2)
+    scale = jnp.maximum(jnp.max(diag, -1), 1e-30)
+    live = usable & (diag > 1e-9 * scale[:, None])
+    both = live[:, :, None] & live[:, None, :]
+    G_ = (
+        jnp.where(both, G_, 0.0)
+        + jnp.eye(M) * jnp.where(live, ridge, 1.0)[..., None] * scale[:, None, None]
+    )
+    rhs = jnp.where(live, jnp.einsum("kmr,kr->km", phi, target), 0.0)
+    w = jnp.linalg.solve(G_, rhs[..., None])[..., 0]
+    return w, live, jnp.sqrt(jnp.maximum(diag, 0.0))
 
 
 class SymbolicRegressor(RegressorMixin, BaseEstimator):
