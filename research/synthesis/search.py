@@ -98,13 +98,20 @@ class _PlainEnumerator:
         self.max_nodes = max_nodes
         self.nodes = 0
         self.revisits = 0
+        self.skipped = 0
         self.statements: list[Statement] = []
         self.solution: list[Statement] | None = None
         self.timed_out = False
 
-    def run(self, ops: Sequence[Operation], new_ops: Sequence[Operation] | None = None) -> bool:
+    def run(
+        self,
+        ops: Sequence[Operation],
+        new_ops: Sequence[Operation] | None = None,
+        record: bool = False,
+    ) -> bool:
         """DFS over `ops`; with `new_ops`, only programs using at least one of them (the
-        other programs were considered by an earlier run, see `sort_and_add_search`)."""
+        other programs were considered by an earlier run, see `sort_and_add_search`).
+        `record` is the fast engine's and ignored here."""
         new = frozenset(op.index for op in (ops if new_ops is None else new_ops))
         try:
             self._rec([(op, op.index in new) for op in ops], 0, new_ops is None)
@@ -179,12 +186,21 @@ class ValueStore:
         self.ids: dict[tuple, int] = {}
         self.columns: list[tuple] = []
         self.memo: dict[int, int] = {}
-        self._hits: dict[tuple, tuple[int, int]] = {}
-        self._first: dict[tuple, int] = {}
+        # last-depth answers per packed (signature, arguments) key: (operations checked,
+        # operations that give the target, operations that give the target's first value)
+        self._hits: dict[int, tuple[int, int, int]] = {}
+        self._first: dict[int, int] = {}
+        self._first_ids: dict = {}
+        self.first: list[int] = []  # per column: id of its value on the first example
+        self.first_len: list[int] = []  # per column: its first example's length (-1: int)
+        # sort-and-add: per (state, operation) at the last depth but one, what the children's
+        # last statements can still give (see `_FastEnumerator._walk`)
+        self.groups: dict[tuple[frozenset, int], tuple[int, int, int]] = {}
         self.memo_limit = memo_limit
         self.executed = 0  # statements actually executed (memo misses)
         self.inputs = [self.intern(c) for c in inputs]
         self.target_column = target
+        self.target_first_len = len(target[0]) if task.output_type == LIST else -1
         self.target = self.intern(target)
         self.target_type = task.output_type
         self._lengths: dict[int, tuple] = {}
@@ -196,6 +212,9 @@ class ValueStore:
             i = len(self.columns)
             self.ids[column] = i
             self.columns.append(column)
+            f = self._first_ids.setdefault(column[0], len(self._first_ids))
+            self.first.append(f)
+            self.first_len.append(len(column[0]) if isinstance(column[0], tuple) else -1)
         return i
 
     def execute(self, op: Operation, args: tuple[int, ...], store: bool) -> int:
@@ -260,34 +279,57 @@ class ValueStore:
         and only when asked for (a restricted search never runs the inactive operations);
         an operation is executed only when its value on the first example is the target's
         and the result lengths it gives can be the target's."""
-        key = (sig, args)
+        b = args[1] if len(args) == 2 else -1
+        return self.entry(_SIG_CODE[sig], args[0], b, mask)[1] & mask
+
+    def entry(self, code: int, a: int, b: int, mask: int) -> tuple[int, int, int]:
+        """`hits` on the packed signature `code` and arguments `a`, `b` (-1: unary), as the
+        cached (checked, found, agree) triple: `agree` holds every operation of the signature
+        (active or not) whose value on the first example is the target's, a superset of the
+        operations that can ever be found for these arguments."""
+        return self.entry_of_key(((a * _KEY + b + 1) << 2) | code, mask)
+
+    def entry_of_key(self, key: int, mask: int) -> tuple[int, int, int]:
+        """`entry` on the packed key ((a * 2**31 + b + 1) * 4 + code)."""
+        code = key & 3
+        a, b = divmod(key >> 2, _KEY)
+        b -= 1
         entry = self._hits.get(key)
-        checked, found = entry if entry is not None else (0, 0)
-        missing = mask & ~checked
-        if not missing:
-            return found & mask
-        # most operations already differ from the target on the first example, and many
-        # columns share their first value: which operations of `sig` give the target's first
-        # value is cached per first value(s), so most argument tuples execute nothing
-        cols = self.columns
-        a0 = cols[args[0]][0]
-        b0 = cols[args[1]][0] if len(args) == 2 else None
-        first_key = (sig, a0, b0)
-        agree = self._first.get(first_key)
-        if agree is None:
-            agree, want = 0, self.target_column[0]
-            for op in _GROUPS[(sig, self.target_type)]["any"]:
-                fn = op.fn if self.reference else op.fast
-                if (fn(a0) if b0 is None else fn(a0, b0)) == want:
-                    agree |= 1 << op.index
-            if len(self._first) >= self.memo_limit:
-                self._first.clear()
-            self._first[first_key] = agree
+        if entry is not None:
+            checked, found, agree = entry
+            missing = mask & ~checked
+            if not missing:
+                return entry
+        else:
+            checked = found = 0
+            missing = mask
+            # most operations already differ from the target on the first example, and many
+            # columns share their first value: which operations of the signature give the
+            # target's first value is cached per first value(s), so most argument tuples
+            # execute nothing
+            first = self.first
+            fkey = ((first[a] * _KEY + (first[b] if b >= 0 else -1) + 1) << 2) | code
+            agree = self._first.get(fkey)
+            if agree is None:
+                cols, want = self.columns, self.target_column[0]
+                a0, b0 = cols[a][0], cols[b][0] if b >= 0 else None
+                agree = 0
+                ops = _GROUPS[(_CODE_SIG[code], self.target_type)]["any"]
+                if ops and code == 2 and len(want) != min(len(a0), len(b0)):
+                    ops = ()  # ZIPWITH: the length of the shorter list
+                for op in ops:
+                    fn = op.fn if self.reference else op.fast
+                    if (fn(a0) if b0 is None else fn(a0, b0)) == want:
+                        agree |= 1 << op.index
+                if len(self._first) >= self.memo_limit:
+                    self._first.clear()
+                self._first[fkey] = agree
         todo = missing & agree
         if todo:
             memo = self.memo
+            args = (a,) if b < 0 else (a, b)
             off = _memo_key(0, args)  # the key of (op, args) is op * _KEY**2 + off
-            for op in self._candidates(sig, args):
+            for op in self._candidates(_CODE_SIG[code], args):
                 if not todo >> op.index & 1:
                     continue
                 r = memo.get(op.index * _KEY2 + off)
@@ -297,8 +339,12 @@ class ValueStore:
                     found |= 1 << op.index
         if len(self._hits) >= self.memo_limit:
             self._hits.clear()
-        self._hits[key] = (checked | missing, found)
-        return found & mask
+        entry = self._hits[key] = (checked | missing, found, agree)
+        return entry
+
+
+_SIG_CODE = {(LIST,): 0, (INT, LIST): 1, (LIST, LIST): 2}
+_CODE_SIG = {c: sig for sig, c in _SIG_CODE.items()}
 
 
 def _ops_by_signature() -> dict[tuple, list[Operation]]:
@@ -369,21 +415,38 @@ class _FastEnumerator:
         self.max_nodes = max_nodes
         self.nodes = 0
         self.revisits = 0
+        self.skipped = 0  # groups of old statements counted without re-traversal (`record`)
         self.timed_out = False
-        self.solution: list[Statement] | None = None
+        self.solution: list[tuple[int, tuple[int, ...]]] | None = None
 
-    def run(self, ops: Sequence[Operation], new_ops: Sequence[Operation] | None = None) -> bool:
+    def run(
+        self,
+        ops: Sequence[Operation],
+        new_ops: Sequence[Operation] | None = None,
+        record: bool = False,
+    ) -> bool:
         """DFS over `ops` in their order; with `new_ops` (a subset of `ops`), only the programs
         using at least one of them: the others were considered by an earlier run on the same
         `ValueStore` (see `sort_and_add_search`). A statement of an old operation on a path
         without a new one is re-traversed (one memo lookup, counted in `revisits`, not in
         `nodes`) but not checked again, and at the last depth such a path only tries new
-        operations, so no program is considered twice across runs."""
+        operations, so no program is considered twice across runs.
+
+        `record` (the runs of one sort-and-add search): at the last depth but one, keep per
+        (state, operation) which operations the children's last statements can still give
+        (their first-example agreement) and how many there are of each kind, in
+        `ValueStore.groups`. A later run re-traverses such a group only when one of its new
+        last operations is among them; otherwise it adds the group's node count without
+        walking it (the same nodes, none of which could have been a solution)."""
         store = self.store
         self.vars = list(store.inputs)
         self.types = list(self.in_types)
+        self.lists = [v for v, t in zip(self.vars, self.types, strict=True) if t == LIST]
+        self.ints = [v for v, t in zip(self.vars, self.types, strict=True) if t == INT]
         self.present = set(self.vars)
-        self.statements: list[Statement] = []
+        self.statements: list[tuple[int, tuple[int, ...]]] = []
+        self.record = record
+        self.record_codes = tuple(bool(_GROUPS[(sig, self.out_type)]["any"]) for sig in _SIG_CODE)
         # (observational equivalence) state -> most statements left it was expanded with,
         # for paths that already use a new operation (`fresh`) and for those that do not yet
         self.visited: dict[frozenset, int] = {}
@@ -393,11 +456,10 @@ class _FastEnumerator:
         last_ops = [op for op in ops if op.out_type == self.out_type]
         self.last_ops = [(op, op.index * _KEY, op.arg_types, True) for op in last_ops]
         self.new_last_ops = [t for t in self.last_ops if t[0].index in new]
-        sigs = ((LIST,), (INT, LIST), (LIST, LIST))
         self.mask, self.count = {}, {}
         for fresh, group in ((True, self.last_ops), (False, self.new_last_ops)):
             self.mask[fresh] = sum(1 << t[0].index for t in group)
-            self.count[fresh] = {sig: sum(t[2] == sig for t in group) for sig in sigs}
+            self.count[fresh] = tuple(sum(t[2] == sig for t in group) for sig in _SIG_CODE)
         self.next_check = min(self.nodes + 1024, self.max_nodes)
         try:
             self._rec(0, new_ops is None)
@@ -425,7 +487,7 @@ class _FastEnumerator:
             by_type[types[i]].append(i)
         newest = n - 1 if last and n > len(self.in_types) else -1
         choices: dict[tuple, list] = {}
-        for sig in ((LIST,), (INT, LIST), (LIST, LIST)):
+        for sig in _SIG_CODE:
             cs = [()]
             for t in sig:
                 cs = [c + (i,) for c in cs for i in by_type[t]]
@@ -434,28 +496,47 @@ class _FastEnumerator:
             choices[sig] = [(c, tuple(vars_[i] for i in c)) for c in cs]
         return choices
 
-    def _rec(self, depth: int, fresh: bool) -> None:
+    def _rec(self, depth: int, fresh: bool) -> int:
         if depth + 1 == self.max_length:
             if depth > 0:
-                self._last_batch(fresh)
-            else:
-                last_ops = self.last_ops if fresh else self.new_last_ops
-                self._walk(last_ops, self._choices(True), True, fresh)
-            return
+                return self._last_batch(fresh)
+            last_ops = self.last_ops if fresh else self.new_last_ops
+            self._walk(last_ops, self._choices(True), True, fresh)
+            return 0
         self._walk(self.ops, self._choices(False), False, fresh, depth)
+        return 0
 
     def _walk(self, ops, choices, last: bool, fresh: bool, depth: int = 0) -> None:
         """Statements one by one in the search order (recursing unless `last`)."""
         store = self.store
         memo, target = store.memo, store.target
         vars_, types, present = self.vars, self.types, self.present
+        lists, ints = self.lists, self.ints
         prune = self.prune_states
         # an old path entering the last depth with no new operation there has nothing new
         old_dead_end = depth + 2 == self.max_length and not self.new_last_ops
+        # sort-and-add: the last depth but one keeps what each operation's children can give
+        group_level = self.record and not last and depth + 2 == self.max_length
+        if group_level:
+            groups, state = store.groups, frozenset(present)
+            new_mask = self.mask[False]
+            c1, c2, c3 = self.count[False]
+            per_list = c1 + c2 * len(ints) + c3 * (2 * len(lists) + 1)
+            per_int = c2 * len(lists)
         for op, base, sig, is_new in ops:
             old = not (fresh or is_new)  # considered by an earlier run: re-traversed only
             if old and (last or old_dead_end):
                 continue
+            if group_level:
+                group = groups.get((state, op.index))
+                if old and group is not None and not group[0] & new_mask:
+                    # no child can give a new operation's value on the first example
+                    n = per_list * group[1] + per_int * group[2]
+                    self.skipped += 1
+                    if n:
+                        self._tick(n)
+                    continue
+                agree = n_list = n_int = 0
             for pos, ids in choices[sig]:
                 if old:
                     self.revisits += 1
@@ -470,70 +551,97 @@ class _FastEnumerator:
                 if r is None or (r == UNSTORED and not last):
                     r = store.execute(op, ids, store=not last)
                 if r == target and not old:
-                    self.solution = [*self.statements, Statement(op.index, pos)]
+                    self.solution = [*self.statements, (op.index, pos)]
                     raise _Stop
                 if last or r < 0 or r in present:
                     continue
                 left = self.max_length - depth - 1
                 present.add(r)
                 if prune and left > 1:  # a state entering the last depth is cheap: not kept
-                    state = frozenset(present)
+                    state_r = frozenset(present)
                     # a state expanded on a fresh path covers the same state on an old one
-                    if self.visited.get(state, -1) >= left or (
-                        old and self.visited_old.get(state, -1) >= left
+                    if self.visited.get(state_r, -1) >= left or (
+                        old and self.visited_old.get(state_r, -1) >= left
                     ):
                         present.discard(r)
                         continue
-                    (self.visited_old if old else self.visited)[state] = left
+                    (self.visited_old if old else self.visited)[state_r] = left
+                out_type = op.out_type
                 vars_.append(r)
-                types.append(op.out_type)
-                self.statements.append(Statement(op.index, pos))
-                self._rec(depth + 1, not old)
+                types.append(out_type)
+                by_type = lists if out_type == LIST else ints
+                by_type.append(r)
+                self.statements.append((op.index, pos))
+                agree_r = self._rec(depth + 1, not old)
                 self.statements.pop()
+                by_type.pop()
                 types.pop()
                 vars_.pop()
                 present.discard(r)
+                if group_level:
+                    agree |= agree_r
+                    if out_type == LIST:
+                        n_list += 1
+                    else:
+                        n_int += 1
+            if group_level and group is None:
+                if len(groups) >= self.store.memo_limit // 4:
+                    groups.clear()
+                groups[(state, op.index)] = (agree, n_list, n_int)
 
-    def _last_batch(self, fresh: bool) -> None:
+    def _last_batch(self, fresh: bool) -> int:
         """All last-depth statements of the current state at once (see the class doc); on a
-        path without a new operation only the new operations are tried."""
-        vars_, types = self.vars, self.types
+        path without a new operation only the new operations are tried. Returns the
+        operations (active or not) that give the target's first value on some argument tuple
+        of the newest variable (with `record`, else 0)."""
         store, count, mask = self.store, self.count[fresh], self.mask[fresh]
-        r, tr = vars_[-1], types[-1]
-        lists = [v for v, t in zip(vars_, types, strict=True) if t == LIST]
-        ints = [v for v, t in zip(vars_, types, strict=True) if t == INT]
-        # (signature, arguments) to check; answers already cached for every operation of
-        # `mask` are read here without a call (the common case in sort-and-add's rounds)
-        if tr == LIST:
-            n = count[(LIST,)] + count[(INT, LIST)] * len(ints)
-            n += count[(LIST, LIST)] * (2 * len(lists) - 1)
-            keys = [((LIST,), (r,))] if count[(LIST,)] else []
-            if count[(INT, LIST)]:
-                keys += [((INT, LIST), (i, r)) for i in ints]
-            if count[(LIST, LIST)]:
-                keys += [((LIST, LIST), (r, x)) for x in lists]
-                keys += [((LIST, LIST), (x, r)) for x in lists if x != r]
+        r, lists, ints = self.vars[-1], self.lists, self.ints
+        c1, c2, c3 = count
+        # with `record`, every signature that has operations of the target's type
+        k1, k2, k3 = self.record_codes if self.record else (False, False, False)
+        # packed (signature, arguments) keys to check (see `ValueStore.entry_of_key`); answers
+        # already cached for every operation of `mask` are read here without a call (the
+        # common case in sort-and-add's rounds)
+        rk = r * _KEY
+        if self.types[-1] == LIST:
+            n = c1 + c2 * len(ints) + c3 * (2 * len(lists) - 1)
+            keys = [(rk << 2) | 0] if c1 or k1 else []  # (r,): b = -1
+            if c2 or k2:
+                keys += [((i * _KEY + r + 1) << 2) | 1 for i in ints]
+            if c3 or k3:
+                # ZIPWITH gives the shorter list's length: only partners that give the
+                # target's length on the first example can give the target
+                fl, want = store.first_len, store.target_first_len
+                lr = fl[r]
+                if lr >= want:
+                    xs = [x for x in lists if min(lr, fl[x]) == want]
+                    keys += [((rk + x + 1) << 2) | 2 for x in xs]
+                    keys += [((x * _KEY + r + 1) << 2) | 2 for x in xs if x != r]
         else:
-            n = count[(INT, LIST)] * len(lists)
-            keys = [((INT, LIST), (r, x)) for x in lists] if count[(INT, LIST)] else []
-        cache, hits = store._hits, 0
+            n = c2 * len(lists)
+            keys = [((rk + x + 1) << 2) | 1 for x in lists] if c2 or k2 else []
+        cache, entry_of_key = store._hits, store.entry_of_key
+        hits = agree = 0
         for key in keys:
             entry = cache.get(key)
-            if entry is not None and not mask & ~entry[0]:
-                hits |= entry[1]
-            else:
-                hits |= store.hits(key[0], key[1], mask)
-        hits &= mask
-        if hits:
+            if entry is None or mask & ~entry[0]:
+                entry = entry_of_key(key, mask)
+            hits |= entry[1]
+            agree |= entry[2]
+        if hits & mask:
             last_ops = self.last_ops if fresh else self.new_last_ops
             self._walk(last_ops, self._choices(True), True, fresh)
         else:
-            self._tick(n)
+            self.nodes += n
+            if self.nodes >= self.next_check:
+                self._tick(0)
+        return agree
 
     def program(self) -> Program | None:
         if self.solution is None:
             return None
-        return Program(self.in_types, tuple(self.solution)).without_dead_code()
+        statements = tuple(Statement(op, args) for op, args in self.solution)
+        return Program(self.in_types, statements).without_dead_code()
 
 
 def _enumerator(task, store, engine, max_length, deadline, max_nodes):
@@ -616,7 +724,9 @@ def sort_and_add_search(
     it (the others were all considered before), on one shared `ValueStore`, so no program is
     considered twice and a statement executed in an earlier round costs a lookup. Rounds that
     activate no operation are skipped. `nodes` adds up over the rounds; `stats`, if given,
-    receives `rounds`, `revisits` (statements re-traversed to reach the new operations) and
+    receives `rounds`, `revisits` (statements re-traversed to reach the new operations),
+    `skipped` (groups of old last-but-one statements not re-traversed because none of their
+    last statements can give a new operation's value, see `_FastEnumerator.run`) and
     `active_ops` (active operations in the last round). `unit="operation"` ranks the 38
     operations by score instead and activates them `initial`, `step` at a time."""
     max_nodes = _check(task, max_length, time_budget, max_nodes, engine)
@@ -630,7 +740,7 @@ def sort_and_add_search(
     ranked = list(np.argsort(-np.asarray(attribute_probs, np.float64), kind="stable"))
     store = ValueStore(task) if engine == "fast" else None
     nodes, k, seen = 0, initial, set()
-    info = {"rounds": 0, "revisits": 0, "active_ops": 0}
+    info = {"rounds": 0, "revisits": 0, "skipped": 0, "active_ops": 0}
 
     def done(solved: bool, program) -> SearchResult:
         if stats is not None:
@@ -646,10 +756,11 @@ def sort_and_add_search(
         new = [op for op in ops if op.index not in seen]
         if new:
             e = _enumerator(task, store, engine, max_length, start + time_budget, max_nodes - nodes)
-            solved = e.run(ops, new if seen else None)
+            solved = e.run(ops, new if seen else None, record=True)
             nodes += e.nodes
             info["rounds"] += 1
             info["revisits"] += e.revisits
+            info["skipped"] += e.skipped
             info["active_ops"] = len(ops)
             if solved or e.timed_out:
                 return done(solved, e.program())
