@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from research.synthesis.data import Task, argument_choices
 from research.synthesis.dsl import (
+    BINARY,
     INT,
     LIST,
+    MAP_LAMBDAS,
     NUM_ATTRIBUTES,
     OPERATIONS,
     Operation,
@@ -315,8 +317,20 @@ class ValueStore:
                 a0, b0 = cols[a][0], cols[b][0] if b >= 0 else None
                 agree = 0
                 ops = _GROUPS[(_CODE_SIG[code], self.target_type)]["any"]
-                if ops and code == 2 and len(want) != min(len(a0), len(b0)):
-                    ops = ()  # ZIPWITH: the length of the shorter list
+                if ops and code == 2:  # ZIPWITH: the shorter list's length, then elementwise
+                    if len(want) != min(len(a0), len(b0)):
+                        ops = ()
+                    elif want:
+                        x, y, w = a0[0], b0[0], want[0]
+                        ops = [op for op in ops if BINARY[op.lam](x, y) == w]
+                elif code == 0 and self.target_type == LIST:
+                    # list -> list: the result's length, and the first element where the
+                    # operation keeps the length, without building the result
+                    la, lw = len(a0), len(want)
+                    same = _LIST_TO_LIST["same"] if la == lw else ()
+                    if same and lw:
+                        same = [op for op in same if _HEAD[op.index](a0) == want[0]]
+                    ops = [*same, *(_LIST_TO_LIST["shorter"] if la >= lw else ())]
                 for op in ops:
                     fn = op.fn if self.reference else op.fast
                     if (fn(a0) if b0 is None else fn(a0, b0)) == want:
@@ -374,6 +388,17 @@ def _groups() -> dict[tuple, dict[str, list[Operation]]]:
 
 
 _GROUPS = _groups()
+_LIST_TO_LIST = _GROUPS[((LIST,), LIST)]
+
+
+def _head_of(op: Operation) -> Callable[[tuple], int]:
+    """The first element of a length-keeping list operation's result (a non-empty input)."""
+    if op.function == "MAP":
+        return lambda xs, f=MAP_LAMBDAS[op.lam]: f(xs[0])
+    return {"SCANL1": lambda xs: xs[0], "REVERSE": lambda xs: xs[-1], "SORT": min}[op.function]
+
+
+_HEAD = {op.index: _head_of(op) for op in _LIST_TO_LIST["same"]}
 
 
 _KEY2 = _KEY * _KEY
@@ -496,27 +521,27 @@ class _FastEnumerator:
             choices[sig] = [(c, tuple(vars_[i] for i in c)) for c in cs]
         return choices
 
-    def _rec(self, depth: int, fresh: bool) -> int:
-        if depth + 1 == self.max_length:
-            if depth > 0:
-                return self._last_batch(fresh)
+    def _rec(self, depth: int, fresh: bool) -> None:
+        if depth + 1 == self.max_length:  # a one-statement search
             last_ops = self.last_ops if fresh else self.new_last_ops
             self._walk(last_ops, self._choices(True), True, fresh)
-            return 0
-        self._walk(self.ops, self._choices(False), False, fresh, depth)
-        return 0
+        else:
+            self._walk(self.ops, self._choices(False), False, fresh, depth)
 
     def _walk(self, ops, choices, last: bool, fresh: bool, depth: int = 0) -> None:
-        """Statements one by one in the search order (recursing unless `last`)."""
+        """Statements one by one in the search order (recursing unless `last`). At the last
+        depth but one, a statement's last statements are checked in one batch
+        (`_last_batch`) and walked one by one only when one of them gives the target."""
         store = self.store
         memo, target = store.memo, store.target
         vars_, types, present = self.vars, self.types, self.present
         lists, ints = self.lists, self.ints
         prune = self.prune_states
+        penultimate = not last and depth + 2 == self.max_length
         # an old path entering the last depth with no new operation there has nothing new
-        old_dead_end = depth + 2 == self.max_length and not self.new_last_ops
+        old_dead_end = penultimate and not self.new_last_ops
         # sort-and-add: the last depth but one keeps what each operation's children can give
-        group_level = self.record and not last and depth + 2 == self.max_length
+        group_level = self.record and penultimate
         if group_level:
             groups, state = store.groups, frozenset(present)
             new_mask = self.mask[False]
@@ -537,6 +562,7 @@ class _FastEnumerator:
                         self._tick(n)
                     continue
                 agree = n_list = n_int = 0
+            out_type = op.out_type
             for pos, ids in choices[sig]:
                 if old:
                     self.revisits += 1
@@ -555,9 +581,28 @@ class _FastEnumerator:
                     raise _Stop
                 if last or r < 0 or r in present:
                     continue
+                if penultimate:
+                    child_fresh = not old
+                    agree_r = self._last_batch(r, out_type, child_fresh)
+                    if agree_r < 0:  # a last statement gives the target: find it in order
+                        vars_.append(r)
+                        types.append(out_type)
+                        self.statements.append((op.index, pos))
+                        last_ops = self.last_ops if child_fresh else self.new_last_ops
+                        self._walk(last_ops, self._choices(True), True, child_fresh)
+                        self.statements.pop()  # not reached: the walk finds the target
+                        types.pop()
+                        vars_.pop()
+                    if group_level:  # (-1: every operation, never skipped)
+                        agree |= agree_r
+                        if out_type == LIST:
+                            n_list += 1
+                        else:
+                            n_int += 1
+                    continue
                 left = self.max_length - depth - 1
                 present.add(r)
-                if prune and left > 1:  # a state entering the last depth is cheap: not kept
+                if prune:
                     state_r = frozenset(present)
                     # a state expanded on a fresh path covers the same state on an old one
                     if self.visited.get(state_r, -1) >= left or (
@@ -566,46 +611,41 @@ class _FastEnumerator:
                         present.discard(r)
                         continue
                     (self.visited_old if old else self.visited)[state_r] = left
-                out_type = op.out_type
                 vars_.append(r)
                 types.append(out_type)
                 by_type = lists if out_type == LIST else ints
                 by_type.append(r)
                 self.statements.append((op.index, pos))
-                agree_r = self._rec(depth + 1, not old)
+                self._rec(depth + 1, not old)
                 self.statements.pop()
                 by_type.pop()
                 types.pop()
                 vars_.pop()
                 present.discard(r)
-                if group_level:
-                    agree |= agree_r
-                    if out_type == LIST:
-                        n_list += 1
-                    else:
-                        n_int += 1
             if group_level and group is None:
                 if len(groups) >= self.store.memo_limit // 4:
                     groups.clear()
                 groups[(state, op.index)] = (agree, n_list, n_int)
 
-    def _last_batch(self, fresh: bool) -> int:
-        """All last-depth statements of the current state at once (see the class doc); on a
-        path without a new operation only the new operations are tried. Returns the
-        operations (active or not) that give the target's first value on some argument tuple
-        of the newest variable (with `record`, else 0)."""
-        store, count, mask = self.store, self.count[fresh], self.mask[fresh]
-        r, lists, ints = self.vars[-1], self.lists, self.ints
-        c1, c2, c3 = count
+    def _last_batch(self, r: int, out_type: str, fresh: bool) -> int:
+        """All last-depth statements after a new variable `r` of `out_type` (not yet on the
+        variable stacks) at once, see the class doc; on a path without a new operation only
+        the new operations are tried. Returns -1 when one of them gives the target (nothing
+        counted: the caller walks them), else counts them as nodes and returns the
+        operations (active or not) that give the target's first value on one of their
+        argument tuples (all signatures with `record`, else the active ones')."""
+        store, mask = self.store, self.mask[fresh]
+        lists, ints = self.lists, self.ints
+        c1, c2, c3 = self.count[fresh]
         # with `record`, every signature that has operations of the target's type
         k1, k2, k3 = self.record_codes if self.record else (False, False, False)
         # packed (signature, arguments) keys to check (see `ValueStore.entry_of_key`); answers
         # already cached for every operation of `mask` are read here without a call (the
         # common case in sort-and-add's rounds)
         rk = r * _KEY
-        if self.types[-1] == LIST:
-            n = c1 + c2 * len(ints) + c3 * (2 * len(lists) - 1)
-            keys = [(rk << 2) | 0] if c1 or k1 else []  # (r,): b = -1
+        if out_type == LIST:
+            n = c1 + c2 * len(ints) + c3 * (2 * len(lists) + 1)
+            keys = [rk << 2] if c1 or k1 else []  # (r,): code 0, b = -1
             if c2 or k2:
                 keys += [((i * _KEY + r + 1) << 2) | 1 for i in ints]
             if c3 or k3:
@@ -616,7 +656,9 @@ class _FastEnumerator:
                 if lr >= want:
                     xs = [x for x in lists if min(lr, fl[x]) == want]
                     keys += [((rk + x + 1) << 2) | 2 for x in xs]
-                    keys += [((x * _KEY + r + 1) << 2) | 2 for x in xs if x != r]
+                    keys += [((x * _KEY + r + 1) << 2) | 2 for x in xs]
+                    if lr == want:
+                        keys.append(((rk + r + 1) << 2) | 2)
         else:
             n = c2 * len(lists)
             keys = [((rk + x + 1) << 2) | 1 for x in lists] if c2 or k2 else []
@@ -624,17 +666,16 @@ class _FastEnumerator:
         hits = agree = 0
         for key in keys:
             entry = cache.get(key)
-            if entry is None or mask & ~entry[0]:
+            # operations not checked yet matter only where they agree on the first example
+            if entry is None or mask & ~entry[0] & entry[2]:
                 entry = entry_of_key(key, mask)
             hits |= entry[1]
             agree |= entry[2]
         if hits & mask:
-            last_ops = self.last_ops if fresh else self.new_last_ops
-            self._walk(last_ops, self._choices(True), True, fresh)
-        else:
-            self.nodes += n
-            if self.nodes >= self.next_check:
-                self._tick(0)
+            return -1
+        self.nodes += n
+        if self.nodes >= self.next_check:
+            self._tick(0)
         return agree
 
     def program(self) -> Program | None:
