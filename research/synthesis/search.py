@@ -471,7 +471,6 @@ class _FastEnumerator:
         self.present = set(self.vars)
         self.statements: list[tuple[int, tuple[int, ...]]] = []
         self.record = record
-        self.record_codes = tuple(bool(_GROUPS[(sig, self.out_type)]["any"]) for sig in _SIG_CODE)
         # (observational equivalence) state -> most statements left it was expanded with,
         # for paths that already use a new operation (`fresh`) and for those that do not yet
         self.visited: dict[frozenset, int] = {}
@@ -485,6 +484,18 @@ class _FastEnumerator:
         for fresh, group in ((True, self.last_ops), (False, self.new_last_ops)):
             self.mask[fresh] = sum(1 << t[0].index for t in group)
             self.count[fresh] = tuple(sum(t[2] == sig for t in group) for sig in _SIG_CODE)
+        # per path kind, for `_last_batch`: the mask, the counts per signature and which
+        # signatures to check (with `record`, every one that has operations of the target's
+        # type, so the answers cover the operations of later runs)
+        has_ops = tuple(bool(_GROUPS[(sig, self.out_type)]["any"]) for sig in _SIG_CODE)
+        self.batch = {
+            fresh: (
+                self.mask[fresh],
+                self.count[fresh],
+                has_ops if record else tuple(c > 0 for c in self.count[fresh]),
+            )
+            for fresh in (True, False)
+        }
         self.next_check = min(self.nodes + 1024, self.max_nodes)
         try:
             self._rec(0, new_ops is None)
@@ -634,34 +645,34 @@ class _FastEnumerator:
         counted: the caller walks them), else counts them as nodes and returns the
         operations (active or not) that give the target's first value on one of their
         argument tuples (all signatures with `record`, else the active ones')."""
-        store, mask = self.store, self.mask[fresh]
-        lists, ints = self.lists, self.ints
-        c1, c2, c3 = self.count[fresh]
-        # with `record`, every signature that has operations of the target's type
-        k1, k2, k3 = self.record_codes if self.record else (False, False, False)
+        store, lists = self.store, self.lists
+        mask, (c1, c2, c3), (k1, k2, k3) = self.batch[fresh]
         # packed (signature, arguments) keys to check (see `ValueStore.entry_of_key`); answers
         # already cached for every operation of `mask` are read here without a call (the
         # common case in sort-and-add's rounds)
         rk = r * _KEY
         if out_type == LIST:
+            ints = self.ints
             n = c1 + c2 * len(ints) + c3 * (2 * len(lists) + 1)
-            keys = [rk << 2] if c1 or k1 else []  # (r,): code 0, b = -1
-            if c2 or k2:
-                keys += [((i * _KEY + r + 1) << 2) | 1 for i in ints]
-            if c3 or k3:
+            keys = [rk << 2] if k1 else []  # (r,): code 0, b = -1
+            if k2:
+                for i in ints:
+                    keys.append(((i * _KEY + r + 1) << 2) | 1)
+            if k3:
                 # ZIPWITH gives the shorter list's length: only partners that give the
                 # target's length on the first example can give the target
                 fl, want = store.first_len, store.target_first_len
                 lr = fl[r]
                 if lr >= want:
-                    xs = [x for x in lists if min(lr, fl[x]) == want]
-                    keys += [((rk + x + 1) << 2) | 2 for x in xs]
-                    keys += [((x * _KEY + r + 1) << 2) | 2 for x in xs]
+                    for x in lists:
+                        if (fl[x] if fl[x] < lr else lr) == want:
+                            keys.append(((rk + x + 1) << 2) | 2)
+                            keys.append(((x * _KEY + r + 1) << 2) | 2)
                     if lr == want:
                         keys.append(((rk + r + 1) << 2) | 2)
         else:
             n = c2 * len(lists)
-            keys = [((rk + x + 1) << 2) | 1 for x in lists] if c2 or k2 else []
+            keys = [((rk + x + 1) << 2) | 1 for x in lists] if k2 else []
         cache, entry_of_key = store._hits, store.entry_of_key
         hits = agree = 0
         for key in keys:
