@@ -122,17 +122,37 @@ class Operator:
 def _sympy_ops() -> dict[str, Operator]:
     import sympy as sp
 
+    def near_zero(a, eps):
+        return a.is_number and bool(abs(a) <= eps)
+
+    def magnitude(a):
+        # a number as the protected operators see it (|a|); a symbolic argument is kept as
+        # is, so the expression stays readable for positive data (sqrt(x), not sqrt(|x|))
+        return -a if a.is_number and a.is_negative else a
+
+    def div(a, b):
+        return sp.Integer(1) if near_zero(b, _EPS) else a / b
+
+    def log(a):
+        return sp.Integer(0) if near_zero(a, _EPS) else sp.log(magnitude(a))
+
+    def sqrt(a):
+        return sp.Integer(0) if near_zero(a, 1e-12) else sp.sqrt(magnitude(a))
+
+    def pow_(a, b):
+        return sp.Integer(0) if near_zero(a, _EPS) else magnitude(a) ** b
+
     return {
         "add": Operator("add", 2, jnp.add, lambda a, b: a + b),
         "sub": Operator("sub", 2, jnp.subtract, lambda a, b: a - b),
         "mul": Operator("mul", 2, jnp.multiply, lambda a, b: a * b),
-        "div": Operator("div", 2, _safe_div, lambda a, b: a / b),
-        "pow": Operator("pow", 2, _safe_pow, lambda a, b: a**b),
+        "div": Operator("div", 2, _safe_div, div),
+        "pow": Operator("pow", 2, _safe_pow, pow_),
         "sin": Operator("sin", 1, fast_sin, sp.sin),
         "cos": Operator("cos", 1, fast_cos, sp.cos),
         "exp": Operator("exp", 1, _safe_exp, sp.exp),
-        "log": Operator("log", 1, _safe_log, sp.log),
-        "sqrt": Operator("sqrt", 1, _safe_sqrt, sp.sqrt),
+        "log": Operator("log", 1, _safe_log, log),
+        "sqrt": Operator("sqrt", 1, _safe_sqrt, sqrt),
         "square": Operator("square", 1, jnp.square, lambda a: a**2),
         "cube": Operator("cube", 1, lambda a: a * a * a, lambda a: a**3),
         "abs": Operator("abs", 1, jnp.abs, sp.Abs),
@@ -615,7 +635,12 @@ def is_valid(spec: Spec, tokens) -> bool:
 
 
 def to_sympy(spec: Spec, tokens, consts, names=None, *, precision: int | None = None):
-    """The sympy expression of one prefix expression (variables named `names` or x0, x1, ...)."""
+    """The sympy expression of one prefix expression (variables named `names` or x0, x1, ...).
+
+    The protected operators (div, log, sqrt, pow) are written as the engine computes them when
+    their argument is a number (its magnitude; 0 or 1 at zero), and as the plain function of
+    a symbolic argument (sqrt(x), not sqrt(|x|)): the two agree where that argument is
+    positive, as the physical quantities of the benchmarks are."""
     import sympy as sp
 
     names = list(names) if names is not None else [f"x{i}" for i in range(spec.num_vars)]

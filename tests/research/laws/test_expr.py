@@ -155,6 +155,36 @@ def test_sympy_latex_and_string_round_trip():
         E.from_sympy(E.Spec(("add",), 3, 3), a + b + c, NAMES)
 
 
+def test_sympy_form_of_protected_operators_on_numbers_is_the_engines_value():
+    # a negative number under sqrt / log / pow is read as its magnitude by the engine; the
+    # sympy form must not turn it into an imaginary number (sqrt(-2) -> sqrt(2), not sqrt(2) I),
+    # and a division by (near) zero is 1 as in the engine
+    cases = [
+        (["sqrt", "const"], [0, -2.0]),
+        (["log", "const"], [0, -3.0]),
+        (["mul", "a", "pow", "const", "b"], [0, 0, 0, -2.0, 0]),
+        (["div", "a", "const"], [0, 0, 0.0]),
+        (["add", "a", "log", "const"], [0, 0, 0, 0.0]),
+    ]
+    x = np.random.default_rng(0).uniform(0.5, 2.0, size=(7, 3)).astype(np.float32)
+    for names, cs in cases:
+        t = np.zeros(SPEC.max_len, np.int32)
+        k = np.zeros(SPEC.max_len, np.float32)
+        for i, n in enumerate(names):
+            if n == "const":
+                t[i], k[i] = E.CONST, cs[i]
+            elif n in NAMES:
+                t[i] = E.FIRST_VAR + NAMES.index(n)
+            else:
+                t[i] = SPEC.first_op + SPEC.ops.index(n)
+        model = E.to_sympy(SPEC, t, k, NAMES)
+        assert not model.has(sp.I), (names, model)
+        f = sp.lambdify([a, b, c], model, "numpy")
+        want = np.asarray(E.evaluate(SPEC, jnp.asarray(t), jnp.asarray(k), jnp.asarray(x)))
+        got = np.broadcast_to(np.asarray(f(*x.T), np.float64), want.shape)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=str(model))
+
+
 def test_unknown_operator_lists_the_available_ones():
     with pytest.raises(ValueError, match="unknown operator 'tanh'.*available operators: add"):
         E.resolve_operators(["+", "tanh"])
