@@ -66,7 +66,13 @@ def operation_scores(attribute_probs: np.ndarray) -> np.ndarray:
     p = np.asarray(attribute_probs, np.float64)
     if p.shape != (NUM_ATTRIBUTES,):
         raise ValueError(f"attribute_probs should have shape ({NUM_ATTRIBUTES},), got {p.shape}")
-    return np.array([np.prod(p[list(op.attributes)]) for op in OPERATIONS])
+    return np.append(p, 1.0)[_OP_ATTRIBUTES].prod(axis=1)
+
+
+# per operation its one or two attribute indices (NUM_ATTRIBUTES: none, probability 1)
+_OP_ATTRIBUTES = np.array(
+    [(*op.attributes, NUM_ATTRIBUTES)[:2] for op in OPERATIONS], dtype=np.int64
+)
 
 
 def operation_order(attribute_probs: np.ndarray) -> list[Operation]:
