@@ -201,9 +201,9 @@ class ValueStore:
         self._first_ids: dict = {}
         self.first: list[int] = []  # per column: id of its value on the first example
         self.first_len: list[int] = []  # per column: its first example's length (-1: int)
-        # sort-and-add: per (state, operation) at the last depth but one, what the children's
-        # last statements can still give (see `_FastEnumerator._walk`)
-        self.groups: dict[tuple[frozenset, int], tuple[int, int, int]] = {}
+        # sort-and-add: per state at the last depth but one and per operation, what the
+        # children's last statements can still give (see `_FastEnumerator._walk`)
+        self.groups: dict[frozenset, dict[int, tuple[int, int, int]]] = {}
         self.memo_limit = memo_limit
         self.executed = 0  # statements actually executed (memo misses)
         self.inputs = [self.intern(c) for c in inputs]
@@ -560,7 +560,12 @@ class _FastEnumerator:
         # sort-and-add: the last depth but one keeps what each operation's children can give
         group_level = self.record and penultimate
         if group_level:
-            groups, state = store.groups, frozenset(present)
+            state = frozenset(present)
+            groups = store.groups.get(state)
+            if groups is None:
+                if len(store.groups) >= store.memo_limit // 64:
+                    store.groups.clear()
+                groups = store.groups[state] = {}
             new_mask = self.mask[False]
             c1, c2, c3 = self.count[False]
             per_list = c1 + c2 * len(ints) + c3 * (2 * len(lists) + 1)
@@ -570,7 +575,7 @@ class _FastEnumerator:
             if old and (last or old_dead_end):
                 continue
             if group_level:
-                group = groups.get((state, op.index))
+                group = groups.get(op.index)
                 if old and group is not None and not group[0] & new_mask:
                     # no child can give a new operation's value on the first example
                     n = per_list * group[1] + per_int * group[2]
@@ -640,9 +645,7 @@ class _FastEnumerator:
                 vars_.pop()
                 present.discard(r)
             if group_level and group is None:
-                if len(groups) >= self.store.memo_limit // 4:
-                    groups.clear()
-                groups[(state, op.index)] = (agree, n_list, n_int)
+                groups[op.index] = (agree, n_list, n_int)
 
     def _last_batch(self, r: int, out_type: str, fresh: bool) -> int:
         """All last-depth statements after a new variable `r` of `out_type` (not yet on the
