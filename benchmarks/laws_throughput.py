@@ -16,8 +16,9 @@
 3. Time per generation (selection, variation, evaluation, constant optimisation) of our
    search as the population and the rows grow.
 
-Times are medians of `--repeats` calls after one warm-up (compilation excluded); ours and
-gplearn's calls alternate, so that load from other processes falls on both alike.
+Times are medians of `--repeats` calls after `WARMUP` (3) untimed calls (compilation and the
+slower first calls excluded); ours and gplearn's calls alternate, so that load from other
+processes falls on both alike.
 """
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ OPS8 = ("add", "sub", "mul", "div", "sin", "cos", "log", "sqrt")
 MAX_NODES = 30
 
 
+# Calls before timing: in a fresh process the first few calls of a compiled interpreter run
+# 2-4x slower than the rest (measured at 1,000 rows: 19.6, 14.8, 9.0, then 5.0-5.5 ms), and a
+# search calls it once per generation for hundreds of generations.
+WARMUP = 3
+
+
 def _median_time(fn, repeats: int) -> float:
-    fn()
+    for _ in range(WARMUP):
+        fn()
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -50,9 +58,10 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def _paired_times(fn_a, fn_b, repeats: int) -> tuple[float, float]:
-    """Median times of `fn_a` and `fn_b` called alternately (one warm-up each), so that
-    load from other processes falls on both sides alike."""
-    fn_a(), fn_b()
+    """Median times of `fn_a` and `fn_b` called alternately (after `WARMUP` calls each), so
+    that load from other processes falls on both sides alike."""
+    for _ in range(WARMUP):
+        fn_a(), fn_b()
     ta, tb = [], []
     for _ in range(repeats):
         t = time.perf_counter()
