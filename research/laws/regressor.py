@@ -26,6 +26,11 @@ of a product or quotient root that has no sum yet), so that sums of products gro
 term while the weights are fitted. The search runs on at most `max_rows` training rows (a
 fixed random subset); the Pareto front is re-scored on all of them, after its constants are
 refined by Levenberg-Marquardt in float64 on all rows (`polish_constants`, default on).
+With `rational_degree` d > 0 (default 4) the front also receives exact sparse fits of y or y^2
+as a ratio of polynomials of degree <= d (`rational.rational_candidates`: (m1 r1 + m2 r2) /
+(m1 + m2), m0 / sqrt(1 - v^2 / c^2)), scored like the search's expressions; they exist only
+for noise-free data that such a ratio fits to 1e-10 (relative mean squared error), and cost
+0.1-15 s per fit (the most for 3-4 variables with no exact fit).
 
 It is a scikit-learn estimator (`clone`, `Pipeline`, `GridSearchCV`, `cross_val_score`,
 `check_estimator`): the constructor only stores parameters, `fit` validates them and the data
@@ -266,6 +271,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         linear_scaling: bool = True,
         term_weights: int = 6,
         polish_constants: bool = True,
+        rational_degree: int = 4,
         max_rows: int = 1000,
         max_vars: int | None = None,
         model_selection: str = "best",
@@ -299,6 +305,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         self.linear_scaling = linear_scaling
         self.term_weights = term_weights
         self.polish_constants = polish_constants
+        self.rational_degree = rational_degree
         self.max_rows = max_rows
         self.max_vars = max_vars
         self.model_selection = model_selection
@@ -336,6 +343,11 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     f"{name} must be an integer >= 1, got {value!r}"
                     + (": a budget of zero searches nothing" if value == 0 else "")
                 )
+        rd = self.rational_degree
+        if not isinstance(rd, numbers.Integral) or isinstance(rd, bool) or rd < 0:
+            raise ValueError(
+                f"rational_degree must be an integer >= 0 (0: no rational fits), got {rd!r}"
+            )
         tw = self.term_weights
         if not isinstance(tw, numbers.Integral) or isinstance(tw, bool) or tw < 0:
             raise ValueError(
@@ -527,8 +539,9 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
         front = G.pareto_front(st["hof_loss"], self.params_.max_size)
         rows = []
         var_y = max(float(np.var(y)), 1e-300)
-        for s in front:
-            t, c = st["hof_tokens"][s], st["hof_consts"][s]
+        entries = [(int(s), st["hof_tokens"][s], st["hof_consts"][s]) for s in front]
+        entries += self._rational_entries(X, y)
+        for complexity, t, c in entries:
             if self.polish_constants:
                 c = polish_constants(self.params_.spec, t, c, X, y, self.linear_scaling)
             g = self._raw_outputs(t, c, X)
@@ -539,7 +552,7 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
             loss = float(np.mean((y - pred) ** 2) / var_y) if np.all(np.isfinite(pred)) else np.inf
             rows.append(
                 {
-                    "complexity": int(s),
+                    "complexity": complexity,
                     "loss": loss,
                     "equation": E.to_string(self.params_.spec, t, c, self.variable_names_),
                     "tokens": np.asarray(t),
@@ -547,6 +560,13 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                     "scale": (a, b),
                 }
             )
+        # the Pareto front of both sources: simplest first, each lower in loss than all simpler
+        rows.sort(key=lambda r: (r["complexity"], r["loss"]))
+        kept: list[dict] = []
+        for r in rows:
+            if not kept or r["loss"] < kept[-1]["loss"]:
+                kept.append(r)
+        rows = kept
         for k, r in enumerate(rows):  # PySR's score: -d log(loss) / d complexity
             if k == 0:
                 r["score"] = 0.0
@@ -555,6 +575,29 @@ class SymbolicRegressor(RegressorMixin, BaseEstimator):
                 l0, l1 = max(prev["loss"], 1e-300), max(r["loss"], 1e-300)
                 r["score"] = float(-math.log(l1 / l0) / (r["complexity"] - prev["complexity"]))
         return rows
+
+    def _rational_entries(self, X, y) -> list[tuple]:
+        """(complexity, tokens, consts) of the exact rational-polynomial fits (see the module
+        doc) that this spec's operators and size can encode."""
+        d = self.rational_degree  # validated by `search_params`
+        if d == 0:
+            return []
+        import sympy as sp
+
+        from research.laws import rational
+
+        spec, names = self.params_.spec, self.variable_names_
+        out = []
+        for cand in rational.rational_candidates(X, y, degree=int(d)):
+            try:
+                e = sp.cancel(rational.to_sympy(cand, names))
+                t, c = E.from_sympy(spec, e, names)
+            except ValueError:  # an operator this search does not have, or too long
+                continue
+            out.append((int(np.sum(np.asarray(t) != E.PAD)), t, c))
+            if len(out) == 3:
+                break
+        return out
 
     # ---------------------------------------------------------------------------- outputs
 

@@ -25,6 +25,7 @@ TINY = dict(
     optimizer_iterations=3,
     migrants=2,
     max_rows=200,
+    rational_degree=0,  # the search alone (rational fits: their own tests)
 )
 
 
@@ -281,3 +282,36 @@ def test_term_weights_reach_a_sum_under_a_divisor_or_a_square_root():
         else:
             assert before < 1e-9 and not bool(changed[i])
             np.testing.assert_array_equal(np.asarray(nt[i]), np.asarray(t[i]))
+
+
+def test_exact_rational_fits_join_the_front():
+    # a sum over a sum and a radical of a ratio, noise-free: the front receives the exact
+    # ratio, and the selected model is it; with noise no rational fit is offered
+    import sympy as sp
+
+    from research.laws import rational
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (300, 4))
+    m1, m2, r1, r2 = X.T
+    y = (m1 * r1 + m2 * r2) / (m1 + m2)
+    names = ["m1", "m2", "r1", "r2"]
+    cands = rational.rational_candidates(X, y, degree=2)
+    s = sp.symbols(names)
+    want = (s[0] * s[2] + s[1] * s[3]) / (s[0] + s[1])
+    assert cands and sp.simplify(rational.to_sympy(cands[0], names) - want) == 0
+    assert cands[0]["nmse"] < 1e-10 and cands[0]["power"] == 1
+    noisy = y + rng.normal(0, 0.01, len(y))
+    assert rational.rational_candidates(X, noisy, degree=2) == []
+    V = np.stack([rng.uniform(1, 5, 300), rng.uniform(1, 2, 300), rng.uniform(3, 10, 300)], 1)
+    m0, v, c = V.T
+    radical = rational.rational_candidates(V, m0 / np.sqrt(1 - v**2 / c**2), degree=4)
+    assert radical and radical[0]["power"] == 2
+    est = SymbolicRegressor(**{**TINY, "generations": 1, "maxsize": 20, "rational_degree": 2})
+    est.fit(X, y, names)
+    assert est.equations_[est.best_index_]["loss"] < 1e-10
+    assert sp.simplify(est.sympy() - want) == 0
+    with pytest.raises(ValueError, match="rational_degree must be an integer >= 0"):
+        SymbolicRegressor(**{**TINY, "rational_degree": -1}).fit(X, y)
+    with pytest.raises(ValueError, match="rational_candidates needs X"):
+        rational.rational_candidates(X, y[:-1])

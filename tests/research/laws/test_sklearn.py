@@ -39,6 +39,7 @@ BUDGET = dict(
     migrants=1,
     max_rows=32,
     max_vars=10,
+    rational_degree=0,
 )
 LAWS = Path(__file__).parents[3] / "research" / "laws"
 
