@@ -137,7 +137,8 @@ def symbolic_solution(model, truth, names, seconds: float = 10.0) -> bool:
     """SRBench's symbolic criterion between sympy expressions (variables matched by name).
 
     True when the model is not constant and model - truth or model / truth simplifies to a
-    constant (after rounding the model's constants to 3 decimals). Products and sums of
+    constant (after rounding the model's constants to 3 decimals), or, for expressions with
+    square roots, (model / truth)^2 simplifies to a positive constant. Products and sums of
     constants are merged (sympy's `expand`) before rounding, so that 0.0825*y*(12.115*x) is
     read as 0.9995*x*y whatever method printed it.
     """
@@ -149,10 +150,21 @@ def symbolic_solution(model, truth, names, seconds: float = 10.0) -> bool:
     model = round_constants(_merge_constants(model))
     if not model.free_symbols or model.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return False  # a constant, or an expression with a division by zero in it
-    for combo in (model - truth, model / truth):
-        s = _simplify(combo, seconds)
+
+    def constant(e) -> bool:
         # a finite real constant (zoo, nan or an imaginary part from log(-c) do not count)
-        if not s.free_symbols and s.is_number and s.is_finite and s.is_real is not False:
+        return not e.free_symbols and e.is_number and e.is_finite and e.is_real is not False
+
+    for combo in (model - truth, model / truth):
+        if constant(_simplify(combo, seconds)):
+            return True
+    # sympy does not split sqrt(a / b) into sqrt(a) / sqrt(b) when it cannot tell b > 0
+    # (sqrt(c^2 m^2 / (c^2 - v^2)) against m / sqrt(1 - v^2 / c^2)); a ratio of two real
+    # expressions whose square is a positive constant is that constant's root up to sign
+    ratio = model / truth
+    if any(p.exp.is_Rational and p.exp.q == 2 for p in ratio.atoms(sp.Pow)):
+        sq = _simplify(ratio**2, seconds)
+        if constant(sq) and sq.is_positive:
             return True
     return False
 

@@ -69,6 +69,14 @@ def test_srbench_symbolic_criterion():
     split = 0.0825 * y1 * (12.1212121 * x1) + x2 * y2
     assert symbolic_solution(split, x1 * y1 + x2 * y2, names)
     assert not symbolic_solution(0.0825 * y1 * (11.0 * x1) + x2 * y2, x1 * y1 + x2 * y2, names)
+    # a radical of a ratio that sympy does not split: equal up to its square
+    m0, v, c = sp.symbols("m_0 v c")
+    relativistic = m0 / sp.sqrt(1 - v**2 / c**2)
+    found = sp.sqrt(c**2 * m0**2 / (c**2 - 1.0 * v**2))
+    assert symbolic_solution(found, relativistic, ["m_0", "v", "c"])
+    assert not symbolic_solution(
+        sp.sqrt(c**2 * m0**2 / (c**2 - 2.0 * v**2)), relativistic, ["m_0", "v", "c"]
+    )
     assert accuracy_solution(np.arange(10.0), np.arange(10.0) + 1e-4)
     assert not accuracy_solution(np.arange(10.0), np.arange(10.0)[::-1])
 
