@@ -288,17 +288,13 @@ class ValueStore:
         an operation is executed only when its value on the first example is the target's
         and the result lengths it gives can be the target's."""
         b = args[1] if len(args) == 2 else -1
-        return self.entry(_SIG_CODE[sig], args[0], b, mask)[1] & mask
+        return self.entry(((args[0] * _KEY + b + 1) << 2) | _SIG_CODE[sig], mask)[1] & mask
 
-    def entry(self, code: int, a: int, b: int, mask: int) -> tuple[int, int, int]:
-        """`hits` on the packed signature `code` and arguments `a`, `b` (-1: unary), as the
-        cached (checked, found, agree) triple: `agree` holds every operation of the signature
-        (active or not) whose value on the first example is the target's, a superset of the
-        operations that can ever be found for these arguments."""
-        return self.entry_of_key(((a * _KEY + b + 1) << 2) | code, mask)
-
-    def entry_of_key(self, key: int, mask: int) -> tuple[int, int, int]:
-        """`entry` on the packed key ((a * 2**31 + b + 1) * 4 + code)."""
+    def entry(self, key: int, mask: int) -> tuple[int, int, int]:
+        """`hits` on the packed key ((a * 2**31 + b + 1) * 4 + signature code; b = -1 for
+        one argument), as the cached (checked, found, agree) triple: `agree` holds every
+        operation of the signature (active or not) whose value on the first example is the
+        target's, a superset of the operations that can ever be found for these arguments."""
         code = key & 3
         a, b = divmod(key >> 2, _KEY)
         b -= 1
@@ -486,22 +482,15 @@ class _FastEnumerator:
         last_ops = [op for op in ops if op.out_type == self.out_type]
         self.last_ops = [(op, op.index * _KEY, op.arg_types, True) for op in last_ops]
         self.new_last_ops = [t for t in self.last_ops if t[0].index in new]
-        self.mask, self.count = {}, {}
-        for fresh, group in ((True, self.last_ops), (False, self.new_last_ops)):
-            self.mask[fresh] = sum(1 << t[0].index for t in group)
-            self.count[fresh] = tuple(sum(t[2] == sig for t in group) for sig in _SIG_CODE)
-        # per path kind, for `_last_batch`: the mask, the counts per signature and which
-        # signatures to check (with `record`, every one that has operations of the target's
-        # type, so the answers cover the operations of later runs)
+        # per path kind (fresh or not), the last statements' mask, their counts per signature
+        # and which signatures to check (with `record`, every one that has operations of the
+        # target's type, so the answers cover the operations of later runs)
         has_ops = tuple(bool(_GROUPS[(sig, self.out_type)]["any"]) for sig in _SIG_CODE)
-        self.batch = {
-            fresh: (
-                self.mask[fresh],
-                self.count[fresh],
-                has_ops if record else tuple(c > 0 for c in self.count[fresh]),
-            )
-            for fresh in (True, False)
-        }
+        self.batch = {}
+        for fresh, group in ((True, self.last_ops), (False, self.new_last_ops)):
+            count = tuple(sum(t[2] == sig for t in group) for sig in _SIG_CODE)
+            check = has_ops if record else tuple(c > 0 for c in count)
+            self.batch[fresh] = (sum(1 << t[0].index for t in group), count, check)
         self.next_check = min(self.nodes + 1024, self.max_nodes)
         try:
             self._rec(0, new_ops is None)
@@ -566,8 +555,7 @@ class _FastEnumerator:
                 if len(store.groups) >= store.memo_limit // 64:
                     store.groups.clear()
                 groups = store.groups[state] = {}
-            new_mask = self.mask[False]
-            c1, c2, c3 = self.count[False]
+            new_mask, (c1, c2, c3), _ = self.batch[False]
             per_list = c1 + c2 * len(ints) + c3 * (2 * len(lists) + 1)
             per_int = c2 * len(lists)
         for op, base, sig, is_new in ops:
@@ -656,7 +644,7 @@ class _FastEnumerator:
         argument tuples (all signatures with `record`, else the active ones')."""
         store, lists = self.store, self.lists
         mask, (c1, c2, c3), (k1, k2, k3) = self.batch[fresh]
-        # packed (signature, arguments) keys to check (see `ValueStore.entry_of_key`); answers
+        # packed (signature, arguments) keys to check (see `ValueStore.entry`); answers
         # already cached for every operation of `mask` are read here without a call (the
         # common case in sort-and-add's rounds)
         rk = r * _KEY
@@ -682,13 +670,13 @@ class _FastEnumerator:
         else:
             n = c2 * len(lists)
             keys = [((rk + x + 1) << 2) | 1 for x in lists] if k2 else []
-        cache, entry_of_key = store._hits, store.entry_of_key
+        cache, answer = store._hits, store.entry
         hits = agree = 0
         for key in keys:
             entry = cache.get(key)
             # operations not checked yet matter only where they agree on the first example
             if entry is None or mask & ~entry[0] & entry[2]:
-                entry = entry_of_key(key, mask)
+                entry = answer(key, mask)
             hits |= entry[1]
             agree |= entry[2]
         if hits & mask:
