@@ -57,6 +57,10 @@ def feynman_config(arg: str | None, *, generations: int, num_equations: int):
             # names of the equations to run instead (e.g. ['I.10.7', 'I.18.4']); empty: the
             # first num_equations of the table
             "equations": [],
+            # feynman_results.json files of earlier runs: each method stored there is taken
+            # as is (ours' stored time is then the peers' wall budget), the rest is run; e.g.
+            # ours from one run, gplearn and Operon each in its own process, merged by a third
+            "results_from": [],
             # "wall": gplearn and Operon each get the wall time ours took on the equation
             # (gplearn evolves generation by generation until then); "generations": gplearn
             # gets our population and generations, Operon `operon_time_limit` seconds
@@ -143,6 +147,10 @@ def conservation_config(arg: str | None, *, system: str, generations: int):
     # "pairs": the paper's pair ratios; "rates": df/dt over the size of the per-variable
     # rates (conservation.ConservationObjective)
     cfg.fitness = variant.get("fitness", "pairs")
+    # loss += drift_weight x (spread of f within each trajectory / over the states' box), on
+    # `drift_rows` observed states per trajectory (ConservationObjective.drift); 0: off
+    cfg.drift_weight = float(variant.get("drift_weight", 0.0))
+    cfg.drift_rows = 200 if not smoke else 50
     cfg.systems = ["harmonic", "pendulum", "coupled", "double_pendulum"]
     if smoke:
         cfg.systems = ["harmonic"]

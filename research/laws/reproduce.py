@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import frontier
-from frontier.config import ConfigError, configs_root, load_config
+from frontier.config import ConfigError, configs_root, load_config, write_atomic
 from frontier.report import Row, Table
 from research.laws.baselines import (
     fit_gplearn,
@@ -53,28 +53,53 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_feynman_equation(eq, config, seed: int) -> dict:
+PEERS = ("gplearn", "operon")
+
+
+def _fields(result: dict, method: str) -> dict:
+    """One method's entries of a per-equation result dict (`<method>_...`)."""
+    return {k: v for k, v in result.items() if k.startswith(method + "_")}
+
+
+def run_feynman_equation(eq, config, seed: int, reuse: dict | None = None) -> dict:
     """Ours (and gplearn and Operon when available and enabled) on one equation: a result
-    dict."""
+    dict. `reuse`: a stored result for this equation; each method whose entries it holds
+    (ours_*, gplearn_*, operon_*) is taken from it instead of being run, and the peers' wall
+    budget is then ours' stored time."""
     from research.laws.experiments import estimator_from_config
 
+    reuse = reuse or {}
     d = config.data
-    ds = make_dataset(eq, int(d.num_points), float(d.noise), int(d.seed))
+    ds = None
+
+    def dataset():
+        nonlocal ds
+        if ds is None:
+            ds = make_dataset(eq, int(d.num_points), float(d.noise), int(d.seed))
+        return ds
+
     out = {"equation": eq.name, "formula": eq.formula}
-    est = estimator_from_config(config.search, random_state=seed)
-    est.generations = int(config.train.steps)
-    started = time.perf_counter()
-    est.fit(ds.x_train, ds.y_train, eq.names)
-    out["ours_seconds"] = time.perf_counter() - started
-    model = est.sympy()
-    out["ours_model"] = str(model)
-    out["ours_r2"] = r2(ds.y_test, est.predict(ds.x_test))
-    out["ours_accuracy"] = accuracy_solution(ds.y_test, est.predict(ds.x_test))
-    out["ours_symbolic"] = symbolic_solution(model, eq.sympy(), eq.names)
+    if "ours_seconds" in reuse:
+        out.update(_fields(reuse, "ours"))
+    else:
+        ds = dataset()
+        est = estimator_from_config(config.search, random_state=seed)
+        est.generations = int(config.train.steps)
+        started = time.perf_counter()
+        est.fit(ds.x_train, ds.y_train, eq.names)
+        out["ours_seconds"] = time.perf_counter() - started
+        model = est.sympy()
+        out["ours_model"] = str(model)
+        out["ours_r2"] = r2(ds.y_test, est.predict(ds.x_test))
+        out["ours_accuracy"] = accuracy_solution(ds.y_test, est.predict(ds.x_test))
+        out["ours_symbolic"] = symbolic_solution(model, eq.sympy(), eq.names)
     b = config.benchmark
     same_wall = peer_budget(config) == "wall"
-    idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
-    if b.gplearn and gplearn_available():
+    if b.gplearn and "gplearn_seconds" in reuse:
+        out.update(_fields(reuse, "gplearn"))
+    elif b.gplearn and gplearn_available():
+        ds = dataset()
+        idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
         started = time.perf_counter()
         g = fit_gplearn(
             ds.x_train[idx],
@@ -98,7 +123,11 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
         except (TypeError, ValueError, SyntaxError) as err:  # an unparsable program: not solved
             out["gplearn_model"] = f"<unparsed: {err}>"
             out["gplearn_symbolic"] = False
-    if _with_operon(config):
+    if bool(b.get("operon", False)) and "operon_seconds" in reuse:
+        out.update(_fields(reuse, "operon"))
+    elif _with_operon(config):
+        ds = dataset()
+        idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
         started = time.perf_counter()
         om, model = fit_operon(
             ds.x_train[idx],
@@ -121,7 +150,78 @@ def run_feynman_equation(eq, config, seed: int) -> dict:
         out["operon_program"] = model.get_model_string(model.model_, 12)
         out["operon_model"] = str(om)
         out["operon_symbolic"] = _operon_symbolic(om, eq)
+    if reuse:  # stored flags may predate the current criterion
+        out = rescore_feynman([out])[0]
     return out
+
+
+def feynman_setup(config) -> str:
+    """What a stored per-equation result depends on (data, search, generations, seed, the
+    peers' budget and settings): results saved in the workdir are resumed only when this
+    matches."""
+    b = config.benchmark
+    peers = {k: b[k] for k in b.keys() if k.startswith(("gplearn_", "operon_"))}
+    return json.dumps(
+        {
+            "data": config.data.to_dict(),
+            "search": config.search.to_dict(),
+            "generations": int(config.train.steps),
+            "seed": int(config.seed),
+            "peer_budget": peer_budget(config),
+            "peers": peers,
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
+def stored_feynman_results(workdir: Path, config) -> tuple[dict, list[str]]:
+    """Per-equation results to reuse, by equation name, and notes on where they came from:
+    this workdir's saved `feynman_results.json` when made with the same setup (an
+    interrupted run resumes), then the files in `benchmark.results_from` (earlier runs,
+    whose methods are taken as stored; a method missing from all of them is run)."""
+    setup = feynman_setup(config)
+    stored: dict[str, dict] = {}
+    notes = []
+    own = workdir / "feynman_results.json"
+    if own.exists():
+        saved = _load_results(own, "the saved results in the workdir")
+        same = [r for r in saved if r.get("setup") == setup]
+        for r in same:
+            stored[r["equation"]] = dict(r)
+        if same:
+            _log(f"laws/feynman: resuming: {len(same)} equation(s) done in {own}")
+        elif saved:
+            _log(f"laws/feynman: {own} was made with another setup; starting afresh")
+    paths = config.benchmark.get("results_from", None) or []
+    for path in paths:
+        counts = dict.fromkeys(("ours",) + PEERS, 0)
+        for r in _load_results(Path(path), "benchmark.results_from"):
+            if "equation" not in r or "ours_seconds" not in r:
+                raise ConfigError(
+                    f"benchmark.results_from: {path} has an entry without 'equation' and "
+                    "'ours_seconds'; it is not a laws/feynman feynman_results.json"
+                )
+            have = stored.setdefault(r["equation"], {})
+            for method in counts:
+                if f"{method}_seconds" in r and f"{method}_seconds" not in have:
+                    have.update(_fields(r, method))
+                    counts[method] += 1
+        taken = ", ".join(f"{m} on {n}" for m, n in counts.items() if n)
+        notes.append(f"Taken from {path} (an earlier run): {taken or 'nothing'}.")
+    return stored, notes
+
+
+def _load_results(path: Path, what: str) -> list[dict]:
+    if not path.is_file():
+        raise ConfigError(f"{what}: {path} does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{what}: {path} is not valid JSON ({err})") from err
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ConfigError(f"{what}: {path} is not a list of per-equation results")
+    return data
 
 
 def peer_budget(config) -> str:
@@ -177,13 +277,16 @@ def reproduce_feynman(
     spec = str(configs_root() / "laws" / "feynman.py") + (":smoke" if smoke else "")
     config = load_config(spec, list(overrides or []))
     eqs = benchmark_equations(config)
-    with_gplearn = bool(config.benchmark.gplearn) and gplearn_available()
-    with_operon = _with_operon(config)
+    stored, notes = stored_feynman_results(workdir, config)
+    setup = feynman_setup(config)
     results = []
     started = time.perf_counter()
     for eq in eqs:
-        r = run_feynman_equation(eq, config, int(config.seed))
+        r = run_feynman_equation(eq, config, int(config.seed), reuse=stored.get(eq.name))
+        r["setup"] = setup
         results.append(r)
+        # saved after every equation: an interrupted run resumes where it stopped
+        write_atomic(workdir / "feynman_results.json", json.dumps(results, indent=1, default=str))
         _log(
             f"  {eq.name}: ours S={r['ours_symbolic']} A={r['ours_accuracy']} "
             f"({r['ours_seconds']:.1f} s) {r['ours_model']}"
@@ -201,8 +304,13 @@ def reproduce_feynman(
             )
         )
     total = time.perf_counter() - started
-    (workdir / "feynman_results.json").write_text(json.dumps(results, indent=1, default=str))
-    return feynman_tables(results, config, total, with_gplearn, with_operon)
+    with_gplearn = bool(results) and all("gplearn_seconds" in r for r in results)
+    with_operon = bool(results) and all("operon_seconds" in r for r in results)
+    for method, present in (("gplearn", with_gplearn), ("operon", with_operon)):
+        k = sum(f"{method}_seconds" in r for r in results)
+        if not present and k:
+            _log(f"laws/feynman: {method} has results on {k} of {len(results)} equations only")
+    return feynman_tables(results, config, total, with_gplearn, with_operon, notes)
 
 
 def rescore_feynman(results: list[dict]) -> list[dict]:
@@ -243,7 +351,7 @@ def rescore_feynman(results: list[dict]) -> list[dict]:
 
 
 def feynman_tables(
-    results, config, total: float, with_gplearn: bool, with_operon: bool = False
+    results, config, total: float, with_gplearn: bool, with_operon: bool = False, extra=()
 ) -> list[Table]:
     """The two tables of laws/feynman from per-equation result dicts."""
     n = len(results)
@@ -273,7 +381,8 @@ def feynman_tables(
     rows = rate_rows("ours (JAX GP)", "ours")
     notes = [
         f"{n} equations of the bundled AI Feynman table; budget per equation and method: "
-        f"{budget}. Wall time {total / 60:.1f} min on a shared 2-core CPU.",
+        f"{budget}. Wall time {total / 60:.1f} min on a shared 2-core CPU"
+        + (" (this invocation; results taken from saved runs not counted)." if extra else "."),
         "Reference column: SRBench's published symbolic solution rate at noise 0 on "
         "Feynman + Strogatz (130 problems, much larger budgets) for the same method; no "
         "reference exists for our engine. Published context: "
@@ -282,6 +391,7 @@ def feynman_tables(
         "Ours uses linear scaling and gradient constant optimisation (Adam, "
         f"{config.search.optimizer_iterations} steps) on the best {config.search.optimize_top} "
         "children of each island per generation (extra evaluations gplearn does not make).",
+        *extra,
     ]
     same_wall = peer_budget(config) == "wall"
     if same_wall:

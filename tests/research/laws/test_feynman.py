@@ -109,3 +109,78 @@ def test_benchmark_runs_named_equations_or_the_first_n():
     bad = load_config(spec, ["benchmark.equations=['I.18.4', 'I.99.9']"])
     with pytest.raises(ConfigError, match=r"unknown equation\(s\) I\.99\.9"):
         benchmark_equations(bad)
+
+
+def _stored(name, model, symbolic, gplearn_program=None):
+    r = {"equation": name, "formula": "-", "ours_seconds": 2.0, "ours_model": model}
+    r.update(ours_r2=0.5, ours_accuracy=False, ours_symbolic=symbolic)
+    if gplearn_program:
+        r.update(gplearn_seconds=2.0, gplearn_generations=3, gplearn_r2=0.1)
+        r.update(gplearn_accuracy=False, gplearn_symbolic=True)
+        r.update(gplearn_program=gplearn_program, gplearn_model="-")
+    return r
+
+
+def test_feynman_reuses_stored_methods_rescores_them_and_resumes(tmp_path):
+    """Methods stored by earlier runs (`benchmark.results_from`) are taken, not run, and
+    re-scored with the current criterion; every equation is saved as it finishes, and a run
+    in the same workdir with the same setup resumes from it."""
+    import json
+
+    from frontier.config import ConfigError, load_config
+    from research.laws.reproduce import (
+        reproduce_feynman,
+        stored_feynman_results,
+    )
+
+    a = tmp_path / "a.json"
+    a.write_text(
+        json.dumps(
+            [
+                # stored as not solved: the current criterion says it is (a 3-decimal match)
+                _stored("I.6.2a", "0.398942*exp(-0.5*theta**2)", False, "mul(X0, X0)"),
+                _stored("I.6.2", "theta + sigma", True, "add(X0, X1)"),
+            ]
+        )
+    )
+    b = tmp_path / "b.json"  # a second file fills in only what the first lacks
+    b.write_text(json.dumps([_stored("I.6.2a", "theta", True)]))
+    work = tmp_path / "w"
+    work.mkdir()
+    sets = ["benchmark.operon=False", f"benchmark.results_from=['{a}', '{b}']"]
+    rates, times = reproduce_feynman(work, smoke=True, overrides=sets)
+    ours_sym = next(r for r in rates.rows if r.method.startswith("ours"))
+    assert ours_sym.values == [1.0, 0.0]  # re-scored both ways
+    gp_sym = next(r for r in rates.rows if r.method == "gplearn")
+    assert gp_sym.values == [0.0, 0.0]  # theta^2 and theta + sigma are not the truth
+    assert any(f"Taken from {a}" in n and "ours on 2, gplearn on 2" in n for n in rates.notes)
+    assert any(f"Taken from {b}" in n and "nothing" in n for n in rates.notes)
+    saved = json.loads((work / "feynman_results.json").read_text())
+    assert [r["equation"] for r in saved] == ["I.6.2a", "I.6.2"]
+    assert saved[0]["ours_model"] == "0.398942*exp(-0.5*theta**2)" and saved[0]["setup"]
+
+    # the same setup in the same workdir resumes (nothing to run: gplearn off, ours saved)
+    config = load_config("configs/laws/feynman.py:smoke", ["benchmark.gplearn=False"])
+    stored, notes = stored_feynman_results(work, config)
+    assert set(stored) == {"I.6.2a", "I.6.2"} and not notes
+    off = ["benchmark.gplearn=False", "benchmark.operon=False"]
+    rates, _ = reproduce_feynman(work, smoke=True, overrides=off)
+    assert not [r for r in rates.rows if r.method == "gplearn"]
+    other = load_config("configs/laws/feynman.py:smoke", ["seed=7"])
+    assert stored_feynman_results(work, other)[0] == {}  # another setup: not resumed
+
+    config = load_config("configs/laws/feynman.py:smoke")
+    (tmp_path / "b.json.txt").write_text("ours: solved")
+    with pytest.raises(ConfigError, match="expected list"):
+        load_config("configs/laws/feynman.py:smoke", [f"benchmark.results_from={a}"])
+    for value, match in [
+        ([str(tmp_path / "missing.json")], "does not exist"),
+        ([str(b) + ".txt"], "not valid JSON"),
+    ]:
+        config.benchmark.results_from = value
+        with pytest.raises(ConfigError, match=match):
+            stored_feynman_results(tmp_path, config)
+    (tmp_path / "bad.json").write_text(json.dumps([{"equation": "I.6.2"}]))
+    config.benchmark.results_from = [str(tmp_path / "bad.json")]
+    with pytest.raises(ConfigError, match="not a laws/feynman feynman_results.json"):
+        stored_feynman_results(tmp_path, config)
