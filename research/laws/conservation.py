@@ -299,8 +299,15 @@ class ConservationObjective:
     """
 
     def __init__(
-        self, spec: E.Spec, max_terms: int = 6, conjugate: int = 0, fitness: str = "pairs"
+        self,
+        spec: E.Spec,
+        max_terms: int = 6,
+        conjugate: int = 0,
+        fitness: str = "pairs",
+        drift_weight: float = 0.0,
     ):
+        if not drift_weight >= 0:
+            raise ValueError(f"drift_weight must be >= 0, got {drift_weight}")
         if fitness not in FITNESSES:
             raise ValueError(f"fitness must be one of {FITNESSES}, got {fitness!r}")
         if max_terms < 0:
@@ -314,9 +321,17 @@ class ConservationObjective:
         self.max_terms = int(max_terms)
         self.conjugate = int(conjugate)
         self.fitness = fitness
+        self.drift_weight = float(drift_weight)
 
     def _key(self):
-        return ("conservation", self.spec, self.max_terms, self.conjugate, self.fitness)
+        return (
+            "conservation",
+            self.spec,
+            self.max_terms,
+            self.conjugate,
+            self.fitness,
+            self.drift_weight,
+        )
 
     def __hash__(self):
         return hash(self._key())
@@ -366,6 +381,25 @@ class ConservationObjective:
             terms.append(_log_ratio(a[..., i] + a[..., i + d], scale, ones))
         return terms
 
+    def drift(self, tokens, consts, data):
+        """`[P]` spread of f within each recorded trajectory over its spread on the states'
+        bounding box, from the observed (smoothed) states alone: `data["drift_x"] [T + 1, n,
+        V]` holds n states of each of the T trajectories and, last, n uniform states of
+        their box (`search_data(drift_rows=n)`). No derivatives enter, so the estimated
+        accelerations' error does not either: where the rates of the energy and of an
+        approximately conserved quantity are both within that error, their drifts differ."""
+        if "drift_x" not in data:
+            raise ValueError(
+                "drift_weight > 0 needs data['drift_x']: build the data with "
+                "search_data(..., drift_rows=n)"
+            )
+        slabs = data["drift_x"]
+        T1, n, V = slabs.shape
+        f = E.evaluate(self.spec, tokens, consts, slabs.reshape(T1 * n, V))
+        f = f.reshape(f.shape[0], T1, n)
+        within = jnp.mean(jnp.std(f[:, :-1], axis=-1), axis=-1)
+        return within / jnp.maximum(jnp.std(f[:, -1], axis=-1), 1e-12)
+
     def __call__(self, tokens, consts, data):
         x, dx, w = data["x"], data["dx"], data["w"]
         V = x.shape[1]
@@ -375,6 +409,8 @@ class ConservationObjective:
         else:
             terms = self._pair_terms(g, dx, w)
         loss = jnp.mean(jnp.stack(terms), axis=0)
+        if self.drift_weight > 0:
+            loss = loss + self.drift_weight * self.drift(tokens, consts, data)
         # trivial-solution guards
         var_tokens = jnp.arange(E.FIRST_VAR, E.FIRST_VAR + V)
         uses_all = jnp.all(jnp.any(tokens[:, :, None] == var_tokens[None, None], axis=1), axis=1)
@@ -387,9 +423,14 @@ class ConservationObjective:
         return jnp.where(bad, TRIVIAL_PENALTY + jnp.where(jnp.isfinite(loss), loss, 0.0), loss)
 
 
-def search_data(md: MotionData, max_rows: int, seed: int = 0, fit_rows: int = 0) -> dict:
+def search_data(
+    md: MotionData, max_rows: int, seed: int = 0, fit_rows: int = 0, drift_rows: int = 0
+) -> dict:
     """The search's device data: `max_rows` random rows for the loss and, with `fit_rows`
-    > 0, `x_fit, dx_fit` (up to that many rows, evenly spaced) for fitting term weights."""
+    > 0, `x_fit, dx_fit` (up to that many rows, evenly spaced) for fitting term weights;
+    with `drift_rows` > 0, `drift_x [T + 1, drift_rows, V]` (evenly spaced observed states
+    of each of the T trajectories, then uniform states of their bounding box) for
+    `ConservationObjective.drift`."""
     rng = np.random.default_rng(seed)
     idx = np.arange(len(md.states))
     if len(idx) > max_rows:
@@ -405,6 +446,13 @@ def search_data(md: MotionData, max_rows: int, seed: int = 0, fit_rows: int = 0)
         fit = np.unique(np.linspace(0, len(md.states) - 1, fit_rows).astype(int))
         out["x_fit"] = jnp.asarray(md.states[fit], jnp.float32)
         out["dx_fit"] = jnp.asarray(md.derivatives[fit], jnp.float32)
+    if drift_rows > 0:
+        slabs = []
+        for part in np.array_split(md.states, len(md.system.initial_states)):
+            slabs.append(part[np.linspace(0, len(part) - 1, drift_rows).astype(int)])
+        lo, hi = md.states.min(0), md.states.max(0)
+        slabs.append(np.random.default_rng(seed + 1).uniform(lo, hi, (drift_rows, len(lo))))
+        out["drift_x"] = jnp.asarray(np.stack(slabs), jnp.float32)
     return out
 
 

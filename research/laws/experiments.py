@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import frontier
+from frontier.config import ConfigError
 from research.laws import conservation as C
 from research.laws import expr as E
 from research.laws import genetic as G
@@ -126,9 +127,16 @@ def conservation_setup(config):
         max_terms=int(r.max_terms) if r else 0,
         conjugate=conjugate,
         fitness=str(config.get("fitness", "pairs")),
+        drift_weight=float(config.get("drift_weight", 0.0)),
     )
     fit_rows = int(r.rows) if r and top + rand > 0 else 0
-    data = C.search_data(md, int(config.search.max_rows), int(s.seed), fit_rows)
+    drift_rows = int(config.get("drift_rows", 0)) if objective.drift_weight > 0 else 0
+    if objective.drift_weight > 0 and drift_rows < 2:
+        raise ConfigError(
+            f"drift_weight {objective.drift_weight} needs drift_rows >= 2 (observed states "
+            f"per trajectory), got {config.get('drift_rows', 0)}"
+        )
+    data = C.search_data(md, int(config.search.max_rows), int(s.seed), fit_rows, drift_rows)
     return system, md, params, objective, data
 
 

@@ -336,3 +336,25 @@ def test_trajectory_weight_refit_recovers_weights_from_states_alone():
     nt, nc, changed = C.trajectory_weight_refit(spec, np.asarray(t[0]), np.asarray(c[0]), md)
     assert not changed
     np.testing.assert_array_equal(nt, np.asarray(t[0]))
+
+
+def test_drift_term_reads_observed_states_and_adds_to_the_loss(pendulum):
+    s, md, spec, _ = pendulum
+    data = C.search_data(md, 300, drift_rows=100)
+    assert data["drift_x"].shape == (len(s.initial_states) + 1, 100, 2)
+    texts = ["omega**2/2 - 9.81*cos(theta)", "omega*theta", "omega**2/2 - 8*cos(theta)"]
+    t, c = _encode(spec, texts, list(s.variables))
+    plain = C.ConservationObjective(spec, fitness="rates")
+    weighted = C.ConservationObjective(spec, fitness="rates", drift_weight=2.0)
+    assert plain != weighted
+    drift = np.asarray(jax.jit(weighted.drift)(t, c, data))
+    # the energy barely moves along the motion; a wrong weight moves it, a product far more
+    assert drift[0] < 0.01 < 0.1 < drift[2] < 0.5 < drift[1], drift
+    ours = C.observed_drift(spec, t[0], c[0], md)
+    assert drift[0] == pytest.approx(ours, abs=2e-3)  # the host-side measure, other samples
+    loss = np.asarray(jax.jit(weighted)(t, c, data)) - np.asarray(jax.jit(plain)(t, c, data))
+    np.testing.assert_allclose(loss, 2.0 * drift, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="drift_rows"):
+        weighted(t, c, C.search_data(md, 300))
+    with pytest.raises(ValueError, match="drift_weight must be >= 0"):
+        C.ConservationObjective(spec, drift_weight=-1.0)
