@@ -16,9 +16,13 @@
 3. Time per generation (selection, variation, evaluation, constant optimisation) of our
    search as the population and the rows grow.
 
-Times are medians of `--repeats` calls after `WARMUP` (3) untimed calls (compilation and the
-slower first calls excluded); ours and gplearn's calls alternate, so that load from other
-processes falls on both alike.
+Times are medians after `WARMUP` (3) untimed calls (compilation and the slower first calls
+excluded). Interpreter calls are timed in `--repeats` rounds of `--block` (5) calls per side
+back to back, ours then gplearn's, so that load from other processes falls on both alike and
+each side runs as a search runs it, one population's evaluation after the last. With
+`--block 1` single calls alternate: each of ours then follows 30 ms of gplearn, after which
+XLA's CPU thread pool has gone to sleep and our 1,000-row call takes about twice as long
+(BENCHMARKS.md); the median is over all `repeats x block` calls.
 """
 
 from __future__ import annotations
@@ -57,19 +61,20 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def _paired_times(fn_a, fn_b, repeats: int) -> tuple[float, float]:
-    """Median times of `fn_a` and `fn_b` called alternately (after `WARMUP` calls each), so
-    that load from other processes falls on both sides alike."""
+def _paired_times(fn_a, fn_b, repeats: int, block: int = 1) -> tuple[float, float]:
+    """Median times per call of `fn_a` and `fn_b`: `repeats` rounds, each `block` calls of
+    `fn_a` back to back, then `block` of `fn_b` (after `WARMUP` calls each). Rounds alternate
+    so that load from other processes falls on both sides alike; calls within a block follow
+    each other as a search makes them (one generation's evaluation after the last)."""
     for _ in range(WARMUP):
         fn_a(), fn_b()
     ta, tb = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn_a()
-        ta.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        fn_b()
-        tb.append(time.perf_counter() - t)
+        for fn, times in ((fn_a, ta), (fn_b, tb)):
+            for _ in range(block):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
     return float(np.median(ta)), float(np.median(tb))
 
 
@@ -119,7 +124,7 @@ def _time_ours(fn, spec, tokens, consts, x, repeats):
     return _median_time(lambda: fn(spec, tokens, consts, xd, 2048).block_until_ready(), repeats)
 
 
-def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=False):
+def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=False, block=5):
     head = (
         "| ops | rows | ours node-rows/s | gplearn node-rows/s | ours / gplearn | ours s "
         "| gplearn s |"
@@ -144,7 +149,7 @@ def interpreter_throughput(population, rows_list, repeats, n_features=5, dense=F
                 with np.errstate(all="ignore"):
                     [p.execute(x) for p in programs]
 
-            ours, theirs = _paired_times(run_ours, run_gplearn, repeats)
+            ours, theirs = _paired_times(run_ours, run_gplearn, repeats, block)
             rate, rate_g = nodes * rows / ours, nodes * rows / theirs
             line = (
                 f"| {len(ops)} | {rows} | {rate:.3g} | {rate_g:.3g} | {rate / rate_g:.2f}x | "
@@ -249,13 +254,21 @@ def main():
     ap.add_argument("--gen-populations", type=int, nargs="+", default=[1000])
     ap.add_argument("--gen-rows", type=int, nargs="+", default=[1000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--block",
+        type=int,
+        default=5,
+        help="interpreter calls per side back to back in each round (1: alternate single calls)",
+    )
     ap.add_argument("--dense", action="store_true", help="also time the reference interpreter")
     ap.add_argument("--skip", nargs="*", default=[], choices=["interp", "operon", "generation"])
     args = ap.parse_args()
     print(f"jax {jax.__version__}, {platform.machine()}, {jax.devices()[0].platform}, "
           f"{platform.python_version()}")  # fmt: skip
     if "interp" not in args.skip:
-        interpreter_throughput(args.population, args.rows, args.repeats, dense=args.dense)
+        interpreter_throughput(
+            args.population, args.rows, args.repeats, dense=args.dense, block=args.block
+        )
     if "operon" not in args.skip:
         operon_throughput(args.population, args.rows, args.repeats)
     if "generation" not in args.skip:
