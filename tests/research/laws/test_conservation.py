@@ -362,3 +362,16 @@ def test_drift_term_reads_observed_states_and_adds_to_the_loss(pendulum):
         weighted(t, c, C.search_data(md, 300))
     with pytest.raises(ValueError, match="drift_weight must be >= 0"):
         C.ConservationObjective(spec, drift_weight=-1.0)
+
+
+def test_drift_weight_in_the_config_builds_the_drift_rows_or_says_what_is_missing():
+    from frontier.config import ConfigError, load_config
+    from research.laws.experiments import conservation_setup
+
+    spec = "configs/laws/conservation.py:smoke"
+    *_, objective, data = conservation_setup(load_config(spec, ["drift_weight=1.5"]))
+    assert objective.drift_weight == 1.5 and data["drift_x"].shape[1:] == (50, 2)
+    *_, objective, data = conservation_setup(load_config(spec))
+    assert objective.drift_weight == 0.0 and "drift_x" not in data
+    with pytest.raises(ConfigError, match="needs drift_rows >= 2"):
+        conservation_setup(load_config(spec, ["drift_weight=1.0", "drift_rows=1"]))
