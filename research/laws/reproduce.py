@@ -69,20 +69,16 @@ def run_feynman_equation(eq, config, seed: int, reuse: dict | None = None) -> di
     from research.laws.experiments import estimator_from_config
 
     reuse = reuse or {}
-    d = config.data
-    ds = None
-
-    def dataset():
-        nonlocal ds
-        if ds is None:
-            ds = make_dataset(eq, int(d.num_points), float(d.noise), int(d.seed))
-        return ds
-
+    b = config.benchmark
     out = {"equation": eq.name, "formula": eq.formula}
-    if "ours_seconds" in reuse:
-        out.update(_fields(reuse, "ours"))
-    else:
-        ds = dataset()
+    for method, wanted in (("ours", True), *((m, bool(b.get(m, False))) for m in PEERS)):
+        if wanted and f"{method}_seconds" in reuse:
+            out.update(_fields(reuse, method))
+    if len(out) > 2:  # stored flags may predate the current criterion
+        out = rescore_feynman([out])[0]
+    d = config.data
+    ds = make_dataset(eq, int(d.num_points), float(d.noise), int(d.seed))
+    if "ours_seconds" not in out:
         est = estimator_from_config(config.search, random_state=seed)
         est.generations = int(config.train.steps)
         started = time.perf_counter()
@@ -93,12 +89,8 @@ def run_feynman_equation(eq, config, seed: int, reuse: dict | None = None) -> di
         out["ours_r2"] = r2(ds.y_test, est.predict(ds.x_test))
         out["ours_accuracy"] = accuracy_solution(ds.y_test, est.predict(ds.x_test))
         out["ours_symbolic"] = symbolic_solution(model, eq.sympy(), eq.names)
-    b = config.benchmark
     same_wall = peer_budget(config) == "wall"
-    if b.gplearn and "gplearn_seconds" in reuse:
-        out.update(_fields(reuse, "gplearn"))
-    elif b.gplearn and gplearn_available():
-        ds = dataset()
+    if b.gplearn and "gplearn_seconds" not in out and gplearn_available():
         idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
         started = time.perf_counter()
         g = fit_gplearn(
@@ -123,10 +115,7 @@ def run_feynman_equation(eq, config, seed: int, reuse: dict | None = None) -> di
         except (TypeError, ValueError, SyntaxError) as err:  # an unparsable program: not solved
             out["gplearn_model"] = f"<unparsed: {err}>"
             out["gplearn_symbolic"] = False
-    if bool(b.get("operon", False)) and "operon_seconds" in reuse:
-        out.update(_fields(reuse, "operon"))
-    elif _with_operon(config):
-        ds = dataset()
+    if "operon_seconds" not in out and _with_operon(config):
         idx = subsample_indices(len(ds.x_train), int(config.search.max_rows), seed)
         started = time.perf_counter()
         om, model = fit_operon(
@@ -150,8 +139,6 @@ def run_feynman_equation(eq, config, seed: int, reuse: dict | None = None) -> di
         out["operon_program"] = model.get_model_string(model.model_, 12)
         out["operon_model"] = str(om)
         out["operon_symbolic"] = _operon_symbolic(om, eq)
-    if reuse:  # stored flags may predate the current criterion
-        out = rescore_feynman([out])[0]
     return out
 
 
@@ -327,8 +314,9 @@ def rescore_feynman(results: list[dict]) -> list[dict]:
         eq = get_equation(r["equation"])
         truth = eq.sympy()
         local = {n: sp.Symbol(n) for n in eq.names}
-        ours = sp.sympify(r["ours_model"], locals=local)
-        r["ours_symbolic"] = symbolic_solution(ours, truth, eq.names)
+        if "ours_model" in r:
+            ours = sp.sympify(r["ours_model"], locals=local)
+            r["ours_symbolic"] = symbolic_solution(ours, truth, eq.names)
         if "gplearn_model" in r:
             if "gplearn_program" in r:
                 gm = program_to_sympy(r["gplearn_program"], eq.names)
